@@ -1,0 +1,83 @@
+# vumeter: `make demo` runs the instrumented demo, `make test` runs every check.
+# Both set up what they need on a fresh machine: Debian packages, a .venv with the
+# dev dependencies, and vumeter itself built in release mode.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+NATIVE_SO = $(wildcard python/vumeter/_native*.so)
+RUST_SOURCES := $(shell find src-rust -name '*.rs' -o -name Cargo.toml) Cargo.toml
+DEBIAN_TOOLS := promtool:prometheus prometheus-pushgateway:prometheus-pushgateway \
+	prometheus-alertmanager:prometheus-alertmanager
+
+.PHONY: all demo test test-rust test-python lint lint-rust lint-python typecheck \
+	benchmark build-dev debian-deps clean
+
+all: build-dev
+
+$(STAMPS):
+	mkdir -p $(STAMPS)
+
+# Debian packages the tests start for real (Prometheus, promtool, Pushgateway, Alertmanager).
+debian-deps: | $(STAMPS)
+	@missing=""; for pair in $(DEBIAN_TOOLS); do \
+		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Every Python dependency (runtime, all extras, dev tools), re-installed when
+# pyproject.toml changes. tools/requirements.py reads them from pyproject.toml.
+$(STAMPS)/deps: pyproject.toml tools/requirements.py $(VENV)/bin/python | $(STAMPS)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) tools/requirements.py > $(STAMPS)/requirements.txt
+	$(PY) -m pip install -q -r $(STAMPS)/requirements.txt
+	touch $@
+
+# A release build of the extension, installed editable into the venv. A stale .so is
+# deleted first so tests can never import an old binary.
+$(STAMPS)/native: $(RUST_SOURCES) pyproject.toml $(STAMPS)/deps
+	rm -f python/vumeter/_native*.so
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
+	touch $@
+
+build-dev: $(STAMPS)/native
+
+demo: build-dev
+	$(VENV)/bin/vumeter demo $(DEMO_ARGS)
+
+test: build-dev debian-deps lint typecheck test-rust test-python
+
+test-rust:
+	cargo test -p vumeter-core --release -q
+
+test-python: build-dev debian-deps
+	$(VENV)/bin/pytest -q
+
+lint: lint-rust lint-python
+
+lint-rust:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -q -- -D warnings
+
+lint-python: $(STAMPS)/deps
+	$(VENV)/bin/ruff check python tests benches
+	$(VENV)/bin/ruff format --check python tests benches
+
+typecheck: build-dev
+	$(VENV)/bin/mypy
+	$(VENV)/bin/python -m mypy.stubtest vumeter._native --allowlist .mypy-stubtest-allowlist
+
+benchmark: build-dev
+	$(PY) -m benches
+
+clean:
+	rm -rf $(STAMPS) target python/vumeter/_native*.so

@@ -1,0 +1,77 @@
+"""What every vumeter metric family shares on the Python side: registration into a
+prometheus_client registry as a custom collector, ``describe()`` and ``collect()``.
+
+The hot paths (``labels()``, ``inc()``, ``observe()``) are native methods inherited from
+``vumeter._native``; nothing here runs per observation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import metrics as _prometheus_metrics
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import CollectorRegistry
+
+from vumeter.cardinality import track_cardinality
+
+
+def created_enabled() -> bool:
+    """Whether ``_created`` samples are exported (prometheus_client's switch)."""
+    return bool(getattr(_prometheus_metrics, "_use_created", True))
+
+
+class FamilyMixin:
+    """Mixed into Counter, Gauge and Histogram ahead of their native base."""
+
+    _name: str
+    _documentation: str
+    _type: str
+    _unit: str
+    _labelnames: tuple[str, ...]
+    _max_label_sets: int | None
+
+    def _register(self, registry: CollectorRegistry | None) -> None:
+        self._registry = registry
+        self._description = [Metric(self._name, self._documentation, self._type, self._unit)]
+        if registry:
+            registry.register(self)  # type: ignore[arg-type]
+            if self._max_label_sets is not None:
+                track_cardinality(registry, self)
+
+    def describe(self) -> Iterable[Metric]:
+        """The family without samples: lets the registry detect duplicate names cheaply."""
+        return self._description
+
+    def collect(self) -> Iterable[Metric]:
+        """prometheus_client ``Metric`` objects, for exporters other than vumeter's."""
+        metric = Metric(self._name, self._documentation, self._type, self._unit)
+        self._add_samples(metric, created_enabled())
+        return [metric]
+
+    def _add_samples(self, metric: Metric, created: bool) -> None:
+        raise NotImplementedError
+
+    def _series_labels(self, values: Iterable[str]) -> dict[str, str]:
+        return dict(zip(self._labelnames, values, strict=True))
+
+    def __repr__(self) -> str:
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__name__}({self._name})"
+
+    def _raise_if_not_observable(self) -> None:
+        observable: Any = getattr(self, "_observable", True)
+        if not observable:
+            raise ValueError(
+                f"{self._type} metric is missing label values: call .labels(...) first"
+            )
+
+
+class ChildMixin:
+    """Mixed into the labelled children (``Counter.labels(...)`` returns one)."""
+
+    __slots__ = ()
+
+    def labels(self, *values: Any, **labels: Any) -> Any:
+        raise ValueError("this metric already has labels set; can not chain calls to .labels()")

@@ -1,0 +1,114 @@
+"""Context managers and decorators shared by the metric classes: ``time()``,
+``count_exceptions()`` and ``track_inprogress()``, with prometheus_client's semantics.
+Decorated coroutine functions are timed until they finish, not until they return a
+coroutine.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from timeit import default_timer
+from types import TracebackType
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _decorate(manager_factory: Callable[[], Any], func: F) -> F:
+    """Wraps ``func`` so each call runs inside a fresh context manager."""
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            with manager_factory():
+                return await func(*args, **kwargs)
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with manager_factory():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Timer:
+    """Times a block or function and reports the seconds to ``metric.<callback_name>``."""
+
+    def __init__(self, metric: Any, callback_name: str) -> None:
+        self._metric = metric
+        self._callback_name = callback_name
+        self._start = 0.0
+        self.duration: float | None = None
+
+    def __enter__(self) -> Timer:
+        self._start = default_timer()
+        return self
+
+    def __exit__(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # The clock can step backwards; a duration is never negative.
+        self.duration = max(default_timer() - self._start, 0.0)
+        getattr(self._metric, self._callback_name)(self.duration)
+
+    def labels(self, *values: Any, **labels: Any) -> None:
+        """Chooses the labelled child to report to, inside the timed block."""
+        self._metric = self._metric.labels(*values, **labels)
+
+    def __call__(self, func: F) -> F:
+        # A new Timer per call keeps the decorator re-entrant and thread-safe.
+        return _decorate(lambda: Timer(self._metric, self._callback_name), func)
+
+
+class ExceptionCounter:
+    """Increments a counter when an exception of the given type leaves the block."""
+
+    def __init__(
+        self, counter: Any, exception: type[BaseException] | tuple[type[BaseException], ...]
+    ) -> None:
+        self._counter = counter
+        self._exception = exception
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if isinstance(value, self._exception):
+            self._counter.inc()
+        return False
+
+    def __call__(self, func: F) -> F:
+        return _decorate(lambda: self, func)
+
+
+class InprogressTracker:
+    """Increments a gauge on entry and decrements it on exit."""
+
+    def __init__(self, gauge: Any) -> None:
+        self._gauge = gauge
+
+    def __enter__(self) -> None:
+        self._gauge.inc()
+
+    def __exit__(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._gauge.dec()
+
+    def __call__(self, func: F) -> F:
+        return _decorate(lambda: self, func)

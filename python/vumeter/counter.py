@@ -1,0 +1,71 @@
+"""``Counter``: prometheus_client's Counter API on a native, sharded core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import REGISTRY, CollectorRegistry
+from prometheus_client.samples import Exemplar
+
+from vumeter import _native
+from vumeter._family import ChildMixin, FamilyMixin
+from vumeter._naming import build_full_name, validate_labelnames
+from vumeter._timing import ExceptionCounter
+
+ExceptionTypes = type[BaseException] | tuple[type[BaseException], ...]
+
+
+class _CounterMethods:
+    __slots__ = ()
+
+    def count_exceptions(self, exception: ExceptionTypes = Exception) -> ExceptionCounter:
+        """Counts exceptions of type ``exception`` leaving a block or function."""
+        FamilyMixin._raise_if_not_observable(self)  # type: ignore[arg-type]
+        return ExceptionCounter(self, exception)
+
+
+class CounterChild(_CounterMethods, ChildMixin, _native.CounterChild):
+    """One labelled series of a :class:`Counter`."""
+
+    __slots__ = ()
+
+
+class Counter(_CounterMethods, FamilyMixin, _native.CounterFamily):
+    """A monotonically increasing count (prometheus_client-compatible).
+
+    ``Counter('requests', 'Requests served', ['method']).labels('get').inc()``.
+    Increments are lock-free atomic adds on a per-thread shard. ``max_label_sets``
+    caps the number of label sets (see :mod:`vumeter.cardinality`).
+    """
+
+    def __new__(
+        cls,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: CollectorRegistry | None = REGISTRY,
+        *,
+        max_label_sets: int | None = None,
+    ) -> Counter:
+        full_name = build_full_name("counter", name, namespace, subsystem, unit)
+        names = validate_labelnames(labelnames)
+        self = super().__new__(
+            cls, full_name, documentation, unit, names, CounterChild, max_label_sets
+        )
+        self._register(registry)
+        return self
+
+    def _add_samples(self, metric: Metric, created: bool) -> None:
+        for values, value, created_at, exemplar in self._snapshot():
+            labels = self._series_labels(values)
+            example = Exemplar(dict(exemplar[0]), exemplar[1], exemplar[2]) if exemplar else None
+            metric.add_sample(self._name + "_total", labels, value, None, example)
+            if created:
+                metric.add_sample(self._name + "_created", labels, created_at)
+
+

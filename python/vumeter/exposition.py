@@ -1,0 +1,113 @@
+"""Native exposition of a whole registry.
+
+``generate_latest`` and ``generate_openmetrics`` render vumeter's families in Rust and
+hand every other collector (process metrics, custom collectors, prometheus_client's own
+metrics) to prometheus_client, preserving registration order, so one call serves a mixed
+registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from prometheus_client import exposition as _prometheus_text
+from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics import exposition as _prometheus_openmetrics
+from prometheus_client.registry import REGISTRY, CollectorRegistry
+
+from vumeter import _native
+from vumeter._family import created_enabled
+
+CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
+"""Content type of the Prometheus text format that :func:`generate_latest` writes."""
+CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+"""Content type of the OpenMetrics 1.0 text that :func:`generate_openmetrics` writes."""
+
+_EOF = b"# EOF\n"
+
+
+class _Collectors:
+    """A registry-like view of some collectors, for prometheus_client's renderers."""
+
+    def __init__(self, collectors: list[Any]) -> None:
+        self._collectors = collectors
+
+    def collect(self) -> Iterable[Metric]:
+        for collector in self._collectors:
+            yield from collector.collect()
+
+
+class _StaticMetric:
+    def __init__(self, metric: Metric) -> None:
+        self._metric = metric
+
+    def collect(self) -> Iterable[Metric]:
+        return [self._metric]
+
+
+def _collectors_of(registry: Any) -> list[Any] | None:
+    """The registry's collectors in registration order, or None if it is not a
+    prometheus_client ``CollectorRegistry`` (then prometheus_client renders it whole).
+
+    prometheus_client has no public way to list collectors; this reads the same private
+    fields its own ``collect()`` does, under its lock.
+    """
+    if not isinstance(registry, CollectorRegistry):
+        return None
+    try:
+        with registry._lock:
+            collectors: list[Any] = list(registry._collector_to_names)
+            if registry._target_info:
+                collectors.insert(0, _StaticMetric(registry._target_info_metric()))
+    except AttributeError:  # a future prometheus_client with other internals
+        return None
+    return collectors
+
+
+def _render(
+    registry: Any,
+    native: Callable[[list[Any], bool], bytes],
+    fallback: Callable[[Any], bytes],
+) -> bytes:
+    collectors = _collectors_of(registry)
+    if collectors is None:
+        return fallback(registry)
+    created = created_enabled()
+    chunks: list[bytes] = []
+    run: list[Any] = []
+    run_is_native = False
+    for collector in [*collectors, None]:
+        is_native = isinstance(collector, _native.MetricFamily)
+        if run and (collector is None or is_native != run_is_native):
+            chunks.append(native(run, created) if run_is_native else fallback(_Collectors(run)))
+            run = []
+        if collector is not None:
+            run.append(collector)
+            run_is_native = is_native
+    return b"".join(chunks)
+
+
+def _openmetrics_fallback(registry: Any) -> bytes:
+    text: bytes = _prometheus_openmetrics.generate_latest(registry)
+    return text.removesuffix(_EOF)
+
+
+def generate_latest(registry: CollectorRegistry = REGISTRY) -> bytes:
+    """The registry in Prometheus text format 0.0.4 (what prometheus_client's
+    ``generate_latest`` returns, byte for byte)."""
+    return _render(registry, _native.render_text, _prometheus_text.generate_latest)
+
+
+def generate_openmetrics(registry: CollectorRegistry = REGISTRY) -> bytes:
+    """The registry in OpenMetrics 1.0 text, with exemplars and ``# EOF``."""
+    return _render(registry, _native.render_openmetrics, _openmetrics_fallback) + _EOF
+
+
+def choose_encoder(accept_header: str | None) -> tuple[Callable[[CollectorRegistry], bytes], str]:
+    """The renderer and content type for an HTTP ``Accept`` header: OpenMetrics when the
+    client lists ``application/openmetrics-text``, Prometheus text 0.0.4 otherwise."""
+    for accepted in (accept_header or "").split(","):
+        if accepted.split(";")[0].strip() == "application/openmetrics-text":
+            return generate_openmetrics, CONTENT_TYPE_OPENMETRICS
+    return generate_latest, CONTENT_TYPE_LATEST

@@ -1,0 +1,72 @@
+"""``Gauge``: prometheus_client's Gauge API on a native core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import REGISTRY, CollectorRegistry
+
+from vumeter import _native
+from vumeter._family import ChildMixin, FamilyMixin
+from vumeter._naming import build_full_name, validate_labelnames
+from vumeter._timing import InprogressTracker, Timer
+
+# Accepted for signature compatibility: vumeter aggregates threads, not processes, so
+# every mode behaves like prometheus_client's single-process gauge.
+MULTIPROCESS_MODES = frozenset(
+    ("all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum", "mostrecent",
+     "livemostrecent")
+)
+
+
+class _GaugeMethods:
+    __slots__ = ()
+
+    def track_inprogress(self) -> InprogressTracker:
+        """Increments on entering a block or function, decrements on leaving it."""
+        FamilyMixin._raise_if_not_observable(self)  # type: ignore[arg-type]
+        return InprogressTracker(self)
+
+    def time(self) -> Timer:
+        """Sets the gauge to the duration in seconds of a block or function."""
+        return Timer(self, "set")
+
+
+class GaugeChild(_GaugeMethods, ChildMixin, _native.GaugeChild):
+    """One labelled series of a :class:`Gauge`."""
+
+    __slots__ = ()
+
+
+class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
+    """A value that goes up and down (prometheus_client-compatible).
+
+    Unlike counters and histograms a gauge is one atomic cell, not per-thread shards:
+    ``set`` must win over every earlier ``inc`` from any thread.
+    """
+
+    def __new__(
+        cls,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: CollectorRegistry | None = REGISTRY,
+        multiprocess_mode: str = "all",
+        *,
+        max_label_sets: int | None = None,
+    ) -> Gauge:
+        if multiprocess_mode not in MULTIPROCESS_MODES:
+            raise ValueError("Invalid multiprocess mode: " + str(multiprocess_mode))
+        full_name = build_full_name("gauge", name, namespace, subsystem, unit)
+        names = validate_labelnames(labelnames)
+        self = super().__new__(cls, full_name, documentation, unit, names, GaugeChild, max_label_sets)
+        self._register(registry)
+        return self
+
+    def _add_samples(self, metric: Metric, created: bool) -> None:
+        for values, value in self._snapshot():
+            metric.add_sample(self._name, self._series_labels(values), value)

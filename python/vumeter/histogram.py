@@ -1,0 +1,91 @@
+"""``Histogram``: prometheus_client's Histogram API on a native core, plus
+``observe_many`` for numpy arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import REGISTRY, CollectorRegistry
+from prometheus_client.samples import Exemplar
+from prometheus_client.utils import floatToGoString
+
+from vumeter import _native
+from vumeter._family import ChildMixin, FamilyMixin
+from vumeter._naming import build_full_name, prepare_buckets, validate_labelnames
+from vumeter._timing import Timer
+
+INF = float("inf")
+DEFAULT_BUCKETS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, INF,
+)
+
+
+def linear_buckets(start: float, width: float, count: int) -> tuple[float, ...]:
+    """``count`` evenly spaced upper bounds from ``start`` (``observe_many``'s O(1) path)."""
+    if count < 1 or not width > 0:
+        raise ValueError("linear_buckets expects count >= 1 and width > 0")
+    return tuple(round(start + width * i, 12) for i in range(count))
+
+
+class _HistogramMethods:
+    __slots__ = ()
+
+    def time(self) -> Timer:
+        """Observes the duration in seconds of a block or function."""
+        return Timer(self, "observe")
+
+
+class HistogramChild(_HistogramMethods, ChildMixin, _native.HistogramChild):
+    """One labelled series of a :class:`Histogram`."""
+
+    __slots__ = ()
+
+
+class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
+    """Observations counted into cumulative buckets (prometheus_client-compatible).
+
+    ``observe_many(array)`` buckets a whole numpy array with the GIL released.
+    """
+
+    DEFAULT_BUCKETS = DEFAULT_BUCKETS
+
+    def __new__(
+        cls,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: CollectorRegistry | None = REGISTRY,
+        buckets: Sequence[float | str] = DEFAULT_BUCKETS,
+        *,
+        max_label_sets: int | None = None,
+    ) -> Histogram:
+        full_name = build_full_name("histogram", name, namespace, subsystem, unit)
+        names = validate_labelnames(labelnames, reserved=("le",))
+        bounds = prepare_buckets(buckets)
+        self = super().__new__(
+            cls, full_name, documentation, unit, names, HistogramChild, bounds, max_label_sets
+        )
+        self._register(registry)
+        return self
+
+    def _add_samples(self, metric: Metric, created: bool) -> None:
+        bounds = self._upper_bounds
+        les = [floatToGoString(b) for b in bounds]
+        for values, cumulative, total, created_at, exemplars in self._snapshot():
+            labels = self._series_labels(values)
+            for le, count, exemplar in zip(les, cumulative, exemplars, strict=True):
+                example = (
+                    Exemplar(dict(exemplar[0]), exemplar[1], exemplar[2]) if exemplar else None
+                )
+                metric.add_sample(
+                    self._name + "_bucket", {**labels, "le": le}, float(count), None, example
+                )
+            metric.add_sample(self._name + "_count", labels, float(cumulative[-1]))
+            if bounds[0] >= 0:
+                metric.add_sample(self._name + "_sum", labels, total)
+            if created:
+                metric.add_sample(self._name + "_created", labels, created_at)

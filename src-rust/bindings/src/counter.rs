@@ -1,0 +1,123 @@
+//! `CounterFamily` and `CounterChild`.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+use vumeter_core::clock::unix_now;
+use vumeter_core::{CounterCore, Descriptor, Exemplar, Family, MetricKind};
+
+use crate::errors::{map_metric_error, missing_label_values};
+use crate::exemplars::exemplar_labels;
+use crate::labels::{AnyFamily, MetricFamily};
+
+fn inc(core: &CounterCore, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    match exemplar_labels(exemplar)? {
+        None => core.inc(amount),
+        Some(labels) => Exemplar::new(labels, amount, unix_now())
+            .and_then(|e| core.inc_with_exemplar(amount, e)),
+    }
+    .map_err(map_metric_error)
+}
+
+#[pyclass(extends = MetricFamily, frozen, subclass, module = "vumeter._native")]
+pub struct CounterFamily {
+    family: Arc<Family<CounterCore>>,
+    /// The only series of a counter without labels.
+    unlabelled: Option<Arc<CounterCore>>,
+}
+
+impl CounterFamily {
+    fn unlabelled(&self) -> PyResult<&CounterCore> {
+        self.unlabelled
+            .as_deref()
+            .ok_or_else(|| missing_label_values("counter"))
+    }
+}
+
+#[pymethods]
+impl CounterFamily {
+    #[new]
+    #[pyo3(signature = (name, documentation, unit, labelnames, child_type, max_label_sets=None))]
+    fn new(
+        name: String,
+        documentation: String,
+        unit: String,
+        labelnames: Vec<String>,
+        child_type: Bound<'_, PyType>,
+        max_label_sets: Option<usize>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        if !child_type.is_subclass_of::<CounterChild>()? {
+            return Err(crate::errors::type_error(
+                "child_type must be a subclass of CounterChild".to_string(),
+            ));
+        }
+        let unlabelled_family = labelnames.is_empty();
+        let descriptor = Descriptor::new(name, documentation, unit, MetricKind::Counter, labelnames);
+        let family = Arc::new(Family::new(descriptor, max_label_sets));
+        let unlabelled = if unlabelled_family {
+            Some(family.get_or_create(Vec::new(), CounterCore::new).map_err(map_metric_error)?)
+        } else {
+            None
+        };
+        let base = MetricFamily::new(AnyFamily::Counter(Arc::clone(&family)), child_type);
+        Ok(PyClassInitializer::from(base).add_subclass(CounterFamily { family, unlabelled }))
+    }
+
+    #[pyo3(signature = (amount=1.0, exemplar=None))]
+    fn inc(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        inc(self.unlabelled()?, amount, exemplar)
+    }
+
+    fn reset(&self) -> PyResult<()> {
+        self.unlabelled()?.reset();
+        Ok(())
+    }
+
+    /// `[(label values, value, created, exemplar)]` for `collect()`.
+    fn _snapshot(&self) -> Vec<CounterSample> {
+        self.family
+            .children()
+            .into_iter()
+            .map(|(values, core)| {
+                let s = core.snapshot();
+                let exemplar = s.exemplar.map(crate::exemplars::exemplar_tuple);
+                (values.into_vec(), s.value, s.created, exemplar)
+            })
+            .collect()
+    }
+}
+
+type CounterSample = (Vec<String>, f64, f64, Option<crate::exemplars::ExemplarTuple>);
+
+#[pyclass(frozen, subclass, module = "vumeter._native")]
+pub struct CounterChild {
+    core: Arc<CounterCore>,
+}
+
+#[pymethods]
+impl CounterChild {
+    #[new]
+    fn new(family: &Bound<'_, CounterFamily>, values: Vec<String>) -> PyResult<Self> {
+        let core = family
+            .get()
+            .family
+            .get_or_create(values, CounterCore::new)
+            .map_err(map_metric_error)?;
+        Ok(CounterChild { core })
+    }
+
+    #[pyo3(signature = (amount=1.0, exemplar=None))]
+    fn inc(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        inc(&self.core, amount, exemplar)
+    }
+
+    fn reset(&self) {
+        self.core.reset();
+    }
+
+    #[getter]
+    fn _observable(&self) -> bool {
+        true
+    }
+}

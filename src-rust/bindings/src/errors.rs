@@ -1,0 +1,30 @@
+//! The one place where core errors become Python exceptions.
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::PyErr;
+use vumeter_core::MetricError;
+
+create_exception!(
+    _native,
+    CardinalityLimitExceeded,
+    PyValueError,
+    "A new label set was refused because the metric reached its cardinality limit."
+);
+
+pub(crate) fn map_metric_error(error: MetricError) -> PyErr {
+    match error {
+        MetricError::CardinalityLimit { .. } => CardinalityLimitExceeded::new_err(error.to_string()),
+        _ => PyValueError::new_err(error.to_string()),
+    }
+}
+
+pub(crate) fn missing_label_values(kind: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "{kind} metric is missing label values: call .labels(...) first"
+    ))
+}
+
+pub(crate) fn type_error(message: String) -> PyErr {
+    PyTypeError::new_err(message)
+}

@@ -1,0 +1,149 @@
+//! `HistogramFamily` and `HistogramChild`.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+use vumeter_core::buckets::BucketLayout;
+use vumeter_core::{Descriptor, Family, HistogramCore, MetricKind};
+
+use crate::arrays;
+use crate::errors::{map_metric_error, missing_label_values};
+use crate::exemplars::{exemplar_labels, exemplar_tuple, ExemplarTuple};
+use crate::labels::{AnyFamily, MetricFamily};
+
+fn observe(core: &HistogramCore, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    match exemplar_labels(exemplar)? {
+        None => core.observe(amount).map(|_| ()),
+        Some(labels) => core.observe_with_exemplar(amount, labels),
+    }
+    .map_err(map_metric_error)
+}
+
+#[pyclass(extends = MetricFamily, frozen, subclass, module = "vumeter._native")]
+pub struct HistogramFamily {
+    family: Arc<Family<HistogramCore>>,
+    layout: Arc<BucketLayout>,
+    unlabelled: Option<Arc<HistogramCore>>,
+}
+
+impl HistogramFamily {
+    fn unlabelled(&self) -> PyResult<&HistogramCore> {
+        self.unlabelled
+            .as_deref()
+            .ok_or_else(|| missing_label_values("histogram"))
+    }
+}
+
+type HistogramSample = (Vec<String>, Vec<u64>, f64, f64, Vec<Option<ExemplarTuple>>);
+
+#[pymethods]
+impl HistogramFamily {
+    #[new]
+    #[pyo3(signature = (name, documentation, unit, labelnames, child_type, buckets, max_label_sets=None))]
+    fn new(
+        name: String,
+        documentation: String,
+        unit: String,
+        labelnames: Vec<String>,
+        child_type: Bound<'_, PyType>,
+        buckets: Vec<f64>,
+        max_label_sets: Option<usize>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        if !child_type.is_subclass_of::<HistogramChild>()? {
+            return Err(crate::errors::type_error(
+                "child_type must be a subclass of HistogramChild".to_string(),
+            ));
+        }
+        let layout = Arc::new(BucketLayout::new(&buckets).map_err(map_metric_error)?);
+        let unlabelled_family = labelnames.is_empty();
+        let descriptor =
+            Descriptor::new(name, documentation, unit, MetricKind::Histogram, labelnames);
+        let family = Arc::new(Family::new(descriptor, max_label_sets));
+        let unlabelled = if unlabelled_family {
+            let layout = Arc::clone(&layout);
+            Some(
+                family
+                    .get_or_create(Vec::new(), || HistogramCore::new(layout))
+                    .map_err(map_metric_error)?,
+            )
+        } else {
+            None
+        };
+        let base = MetricFamily::new(AnyFamily::Histogram(Arc::clone(&family)), child_type);
+        Ok(PyClassInitializer::from(base).add_subclass(HistogramFamily {
+            family,
+            layout,
+            unlabelled,
+        }))
+    }
+
+    #[pyo3(signature = (amount, exemplar=None))]
+    fn observe(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        observe(self.unlabelled()?, amount, exemplar)
+    }
+
+    fn observe_many(&self, values: &Bound<'_, PyAny>) -> PyResult<()> {
+        arrays::observe_many(self.unlabelled()?, values)
+    }
+
+    /// The bucket upper bounds, `+Inf` last.
+    #[getter]
+    fn _upper_bounds(&self) -> Vec<f64> {
+        self.layout.bounds().to_vec()
+    }
+
+    /// Whether the buckets are evenly spaced (`observe_many` then takes the O(1) path).
+    #[getter]
+    fn _linear_buckets(&self) -> bool {
+        self.layout.is_linear()
+    }
+
+    /// `[(label values, cumulative counts, sum, created, exemplars per bucket)]`.
+    fn _snapshot(&self) -> Vec<HistogramSample> {
+        self.family
+            .children()
+            .into_iter()
+            .map(|(values, core)| {
+                let s = core.snapshot();
+                let exemplars = s.exemplars.into_iter().map(|e| e.map(exemplar_tuple)).collect();
+                (values.into_vec(), s.cumulative, s.sum, s.created, exemplars)
+            })
+            .collect()
+    }
+}
+
+#[pyclass(frozen, subclass, module = "vumeter._native")]
+pub struct HistogramChild {
+    core: Arc<HistogramCore>,
+}
+
+#[pymethods]
+impl HistogramChild {
+    #[new]
+    fn new(family: &Bound<'_, HistogramFamily>, values: Vec<String>) -> PyResult<Self> {
+        let family = family.get();
+        let layout = Arc::clone(&family.layout);
+        let core = family
+            .family
+            .get_or_create(values, || HistogramCore::new(layout))
+            .map_err(map_metric_error)?;
+        Ok(HistogramChild { core })
+    }
+
+    #[pyo3(signature = (amount, exemplar=None))]
+    fn observe(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        observe(&self.core, amount, exemplar)
+    }
+
+    /// Observes every value of a 1-D float array with the GIL released; a NaN anywhere
+    /// records nothing and raises `ValueError` naming its index.
+    fn observe_many(&self, values: &Bound<'_, PyAny>) -> PyResult<()> {
+        arrays::observe_many(&self.core, values)
+    }
+
+    #[getter]
+    fn _observable(&self) -> bool {
+        true
+    }
+}

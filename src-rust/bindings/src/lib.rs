@@ -1,0 +1,29 @@
+//! `vumeter._native`: Python bindings over `vumeter-core`. This crate only converts
+//! arguments, maps errors (in `errors`) and releases the GIL around bulk work.
+
+mod arrays;
+mod counter;
+mod errors;
+mod exemplars;
+mod gauge;
+mod histogram;
+mod labels;
+mod render;
+
+use pyo3::prelude::*;
+
+#[pymodule(gil_used = false)]
+mod _native {
+    #[pymodule_export]
+    use crate::counter::{CounterChild, CounterFamily};
+    #[pymodule_export]
+    use crate::errors::CardinalityLimitExceeded;
+    #[pymodule_export]
+    use crate::gauge::{GaugeChild, GaugeFamily};
+    #[pymodule_export]
+    use crate::histogram::{HistogramChild, HistogramFamily};
+    #[pymodule_export]
+    use crate::labels::MetricFamily;
+    #[pymodule_export]
+    use crate::render::{render_openmetrics, render_text, shard_count};
+}

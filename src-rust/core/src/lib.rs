@@ -1,0 +1,31 @@
+//! vumeter-core: Prometheus metric primitives with lock-free per-thread shards, bulk
+//! bucketing, and exposition rendering. Plain Rust with no Python in it, so every piece
+//! is testable with `cargo test`; the `vumeter-native` crate only binds it to Python.
+//!
+//! Layout:
+//! - [`shards`]: the storage seam. Every metric keeps its cells in a [`shards::ShardedCells`];
+//!   a later backend can place them in shared memory without touching the metric types.
+//! - [`atomic_float`]: f64 arithmetic on `AtomicU64` bit patterns.
+//! - [`buckets`]: histogram bucket layouts and the scalar and bulk bucketing kernels.
+//! - [`counter`], [`gauge`], [`histogram`]: one metric child each.
+//! - [`family`]: a metric with its label names and labelled children.
+//! - [`exposition`]: Prometheus text 0.0.4 and OpenMetrics 1.0 renderers.
+
+pub mod atomic_float;
+pub mod buckets;
+pub mod clock;
+pub mod counter;
+pub mod error;
+pub mod exemplar;
+pub mod exposition;
+pub mod family;
+pub mod gauge;
+pub mod histogram;
+pub mod shards;
+
+pub use counter::CounterCore;
+pub use error::MetricError;
+pub use exemplar::Exemplar;
+pub use family::{Descriptor, Family, MetricKind};
+pub use gauge::GaugeCore;
+pub use histogram::HistogramCore;
