@@ -45,9 +45,13 @@ pub(crate) fn observe_many(core: &HistogramCore, values: &Bound<'_, PyAny>) -> P
 
 fn wrong_array(array: &Bound<'_, PyUntypedArray>) -> PyErr {
     if array.ndim() != 1 {
+        let dims: Vec<String> = array.shape().iter().map(ToString::to_string).collect();
+        let shape = match dims.as_slice() {
+            [one] => format!("({one},)"),
+            _ => format!("({})", dims.join(", ")),
+        };
         return PyValueError::new_err(format!(
-            "observe_many expected a 1-D array, got shape {:?}",
-            array.shape()
+            "observe_many expected a 1-D array, got shape {shape}"
         ));
     }
     let dtype = array
