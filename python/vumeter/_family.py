@@ -7,14 +7,18 @@ The hot paths (``labels()``, ``inc()``, ``observe()``) are native methods inheri
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 from prometheus_client import metrics as _prometheus_metrics
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import CollectorRegistry
+from prometheus_client.utils import floatToGoString
 
 from vumeter.cardinality import track_cardinality
+
+go_float = cast(Callable[[float], str], floatToGoString)
+"""prometheus_client's float formatting (typed: prometheus_client's own is not)."""
 
 
 def created_enabled() -> bool:
@@ -36,7 +40,7 @@ class FamilyMixin:
         self._registry = registry
         self._description = [Metric(self._name, self._documentation, self._type, self._unit)]
         if registry:
-            registry.register(self)  # type: ignore[arg-type]
+            registry.register(self)
             if self._max_label_sets is not None:
                 track_cardinality(registry, self)
 

@@ -38,7 +38,9 @@ def build_full_name(metric_type: str, name: str, namespace: str, subsystem: str,
     return full_name
 
 
-def validate_labelnames(labelnames: Iterable[str], reserved: tuple[str, ...] = ()) -> tuple[str, ...]:
+def validate_labelnames(
+    labelnames: Iterable[str], reserved: tuple[str, ...] = ()
+) -> tuple[str, ...]:
     """Checks label names and returns them as a tuple."""
     if isinstance(labelnames, str):
         raise TypeError(
@@ -54,9 +56,13 @@ def validate_labelnames(labelnames: Iterable[str], reserved: tuple[str, ...] = (
                 "only, not starting with a digit"
             )
         if label.startswith("__"):
-            raise ValueError(f"Reserved label metric name: {label} (names starting __ are reserved)")
+            raise ValueError(
+                f"Reserved label metric name: {label} (names starting __ are reserved)"
+            )
         if label in reserved:
-            raise ValueError(f"Reserved label metric name: {label} (this metric type adds it itself)")
+            raise ValueError(
+                f"Reserved label metric name: {label} (this metric type adds it itself)"
+            )
     if len(set(names)) != len(names):
         raise ValueError(f"Duplicate label names in {names}")
     return names

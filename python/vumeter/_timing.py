@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from timeit import default_timer
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,7 +84,7 @@ class ExceptionCounter:
         typ: type[BaseException] | None,
         value: BaseException | None,
         traceback: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:
         if isinstance(value, self._exception):
             self._counter.inc()
         return False

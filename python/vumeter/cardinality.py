@@ -54,6 +54,6 @@ def track_cardinality(registry: CollectorRegistry, family: Any) -> None:
         collector = _collectors.get(registry)
         if collector is None:
             collector = _RejectedLabelSets()
-            registry.register(collector)  # type: ignore[arg-type]
+            registry.register(collector)
             _collectors[registry] = collector
         collector.add(family)

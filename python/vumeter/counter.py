@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 from prometheus_client.samples import Exemplar
@@ -67,5 +66,3 @@ class Counter(_CounterMethods, FamilyMixin, _native.CounterFamily):
             metric.add_sample(self._name + "_total", labels, value, None, example)
             if created:
                 metric.add_sample(self._name + "_created", labels, created_at)
-
-

@@ -59,7 +59,8 @@ def _collectors_of(registry: Any) -> list[Any] | None:
         with registry._lock:
             collectors: list[Any] = list(registry._collector_to_names)
             if registry._target_info:
-                collectors.insert(0, _StaticMetric(registry._target_info_metric()))
+                target_info: Metric = registry._target_info_metric()  # type: ignore[no-untyped-call]
+                collectors.insert(0, _StaticMetric(target_info))
     except AttributeError:  # a future prometheus_client with other internals
         return None
     return collectors
@@ -89,7 +90,7 @@ def _render(
 
 
 def _openmetrics_fallback(registry: Any) -> bytes:
-    text: bytes = _prometheus_openmetrics.generate_latest(registry)
+    text: bytes = _prometheus_openmetrics.generate_latest(registry)  # type: ignore[no-untyped-call]
     return text.removesuffix(_EOF)
 
 

@@ -15,8 +15,18 @@ from vumeter._timing import InprogressTracker, Timer
 # Accepted for signature compatibility: vumeter aggregates threads, not processes, so
 # every mode behaves like prometheus_client's single-process gauge.
 MULTIPROCESS_MODES = frozenset(
-    ("all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum", "mostrecent",
-     "livemostrecent")
+    (
+        "all",
+        "liveall",
+        "min",
+        "livemin",
+        "max",
+        "livemax",
+        "sum",
+        "livesum",
+        "mostrecent",
+        "livemostrecent",
+    )
 )
 
 
@@ -63,7 +73,9 @@ class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
             raise ValueError("Invalid multiprocess mode: " + str(multiprocess_mode))
         full_name = build_full_name("gauge", name, namespace, subsystem, unit)
         names = validate_labelnames(labelnames)
-        self = super().__new__(cls, full_name, documentation, unit, names, GaugeChild, max_label_sets)
+        self = super().__new__(
+            cls, full_name, documentation, unit, names, GaugeChild, max_label_sets
+        )
         self._register(registry)
         return self
 

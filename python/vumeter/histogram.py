@@ -8,16 +8,29 @@ from collections.abc import Iterable, Sequence
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 from prometheus_client.samples import Exemplar
-from prometheus_client.utils import floatToGoString
 
 from vumeter import _native
-from vumeter._family import ChildMixin, FamilyMixin
+from vumeter._family import ChildMixin, FamilyMixin, go_float
 from vumeter._naming import build_full_name, prepare_buckets, validate_labelnames
 from vumeter._timing import Timer
 
 INF = float("inf")
 DEFAULT_BUCKETS: tuple[float, ...] = (
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, INF,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+    INF,
 )
 
 
@@ -74,7 +87,7 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
 
     def _add_samples(self, metric: Metric, created: bool) -> None:
         bounds = self._upper_bounds
-        les = [floatToGoString(b) for b in bounds]
+        les = [go_float(b) for b in bounds]
         for values, cumulative, total, created_at, exemplars in self._snapshot():
             labels = self._series_labels(values)
             for le, count, exemplar in zip(les, cumulative, exemplars, strict=True):

@@ -42,7 +42,9 @@ def _check_scrape(text: bytes, last_count: dict[tuple[str, ...], float]) -> None
 def test_mixed_writers_and_concurrent_scrapes() -> None:
     registry = CollectorRegistry()
     hist = Histogram("stress_seconds", "S", ["worker"], registry=registry, buckets=[0.1, 0.5, 0.9])
-    shared = Histogram("shared_score", "S", registry=registry, buckets=[i / 10 for i in range(1, 11)])
+    shared = Histogram(
+        "shared_score", "S", registry=registry, buckets=[i / 10 for i in range(1, 11)]
+    )
     counter = Counter("stress_events", "E", ["kind"], registry=registry)
     gauge = Gauge("stress_inflight", "G", registry=registry)
     start = threading.Barrier(THREADS + 1)

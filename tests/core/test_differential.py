@@ -29,7 +29,9 @@ FINITE = st.floats(allow_nan=False, allow_infinity=False, width=64)
 NON_NEGATIVE = st.floats(min_value=0, max_value=1e12, allow_nan=False)
 OBSERVATION = st.floats(allow_nan=False) | st.sampled_from([0.0, 0.1, 0.5, 1.0, -0.0])
 DYADIC = st.integers(min_value=-640, max_value=640).map(lambda i: i / 64)
-EXEMPLAR = st.none() | st.fixed_dictionaries({"trace_id": st.sampled_from(["abc", "0af7651916cd43dd"])})
+EXEMPLAR = st.none() | st.fixed_dictionaries(
+    {"trace_id": st.sampled_from(["abc", "0af7651916cd43dd"])}
+)
 BUCKET_SETS = [
     (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
     prometheus_client.Histogram.DEFAULT_BUCKETS,
@@ -38,12 +40,20 @@ BUCKET_SETS = [
 ]
 
 OPERATIONS = st.one_of(
-    st.tuples(st.just("counter_inc"), st.tuples(LABEL_VALUES, LABEL_VALUES), NON_NEGATIVE, EXEMPLAR),
+    st.tuples(
+        st.just("counter_inc"), st.tuples(LABEL_VALUES, LABEL_VALUES), NON_NEGATIVE, EXEMPLAR
+    ),
     st.tuples(st.just("plain_counter_inc"), NON_NEGATIVE),
-    st.tuples(st.just("gauge_set"), LABEL_VALUES, FINITE | st.sampled_from([float("inf"), float("nan")])),
+    st.tuples(
+        st.just("gauge_set"), LABEL_VALUES, FINITE | st.sampled_from([float("inf"), float("nan")])
+    ),
     st.tuples(st.just("gauge_inc"), LABEL_VALUES, FINITE),
     st.tuples(st.just("observe"), st.tuples(LABEL_VALUES, LABEL_VALUES), OBSERVATION, EXEMPLAR),
-    st.tuples(st.just("observe_many"), st.tuples(LABEL_VALUES, LABEL_VALUES), st.lists(DYADIC, max_size=40)),
+    st.tuples(
+        st.just("observe_many"),
+        st.tuples(LABEL_VALUES, LABEL_VALUES),
+        st.lists(DYADIC, max_size=40),
+    ),
     st.tuples(st.just("plain_observe"), OBSERVATION),
     st.tuples(st.just("remove"), st.tuples(LABEL_VALUES, LABEL_VALUES)),
     st.tuples(st.just("clear")),
@@ -64,10 +74,22 @@ def build(lib: Any, buckets: tuple[float, ...]) -> Metrics:
     registry = CollectorRegistry()
     return Metrics(
         registry,
-        lib.Counter("requests", 'Help with \\ and\nnewline and "quotes"', ["zeta", "alpha"], registry=registry),
+        lib.Counter(
+            "requests",
+            'Help with \\ and\nnewline and "quotes"',
+            ["zeta", "alpha"],
+            registry=registry,
+        ),
         lib.Counter("plain_events_total", "Plain", registry=registry, unit=""),
         lib.Gauge("depth", "Queue depth", ["queue"], registry=registry, unit="items"),
-        lib.Histogram("latency", "Latency", ["op", "method"], registry=registry, buckets=buckets, unit="seconds"),
+        lib.Histogram(
+            "latency",
+            "Latency",
+            ["op", "method"],
+            registry=registry,
+            buckets=buckets,
+            unit="seconds",
+        ),
         lib.Histogram("score", "Score", registry=registry, buckets=buckets),
     )
 
@@ -121,7 +143,9 @@ def parsed(parser: Any, text: bytes) -> list[str] | str:
 
 @settings(max_examples=100, deadline=None)
 @given(operations=st.lists(OPERATIONS, max_size=30), buckets=st.sampled_from(BUCKET_SETS))
-def test_same_operations_same_exposition(operations: list[tuple[Any, ...]], buckets: tuple[float, ...]) -> None:
+def test_same_operations_same_exposition(
+    operations: list[tuple[Any, ...]], buckets: tuple[float, ...]
+) -> None:
     ours = build(vumeter, buckets)
     theirs = build(prometheus_client, buckets)
     for operation in operations:
@@ -155,7 +179,9 @@ def test_created_series_can_be_disabled(operations: list[tuple[Any, ...]]) -> No
         apply(theirs, operation, bulk=False)
     prometheus_client.disable_created_metrics()
     try:
-        assert vumeter.generate_latest(ours.registry) == prometheus_client.generate_latest(theirs.registry)
+        assert vumeter.generate_latest(ours.registry) == prometheus_client.generate_latest(
+            theirs.registry
+        )
         assert b"_created" not in vumeter.generate_openmetrics(ours.registry)
     finally:
         prometheus_client.enable_created_metrics()

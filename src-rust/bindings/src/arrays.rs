@@ -13,25 +13,23 @@ pub(crate) fn observe_many(core: &HistogramCore, values: &Bound<'_, PyAny>) -> P
     let py = values.py();
     if let Ok(array) = values.cast::<PyArray1<f64>>() {
         let view = array.readonly();
-        return match view.as_slice() {
-            Ok(slice) => py.detach(|| core.observe_many(slice)),
-            Err(_) => {
-                let contiguous: Vec<f64> = view.as_array().iter().copied().collect();
-                py.detach(|| core.observe_many(&contiguous))
-            }
-        }
-        .map_err(map_metric_error);
+        let result = if let Ok(slice) = view.as_slice() {
+            py.detach(|| core.observe_many(slice))
+        } else {
+            let contiguous: Vec<f64> = view.as_array().iter().copied().collect();
+            py.detach(|| core.observe_many(&contiguous))
+        };
+        return result.map_err(map_metric_error);
     }
     if let Ok(array) = values.cast::<PyArray1<f32>>() {
         let view = array.readonly();
-        return match view.as_slice() {
-            Ok(slice) => py.detach(|| core.observe_many(slice)),
-            Err(_) => {
-                let contiguous: Vec<f32> = view.as_array().iter().copied().collect();
-                py.detach(|| core.observe_many(&contiguous))
-            }
-        }
-        .map_err(map_metric_error);
+        let result = if let Ok(slice) = view.as_slice() {
+            py.detach(|| core.observe_many(slice))
+        } else {
+            let contiguous: Vec<f32> = view.as_array().iter().copied().collect();
+            py.detach(|| core.observe_many(&contiguous))
+        };
+        return result.map_err(map_metric_error);
     }
     if let Ok(array) = values.cast::<PyUntypedArray>() {
         return Err(wrong_array(array));
@@ -71,14 +69,14 @@ fn as_float64_array<'py>(values: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAn
         Ok::<_, PyErr>(py.import("numpy")?.getattr("asarray")?.unbind())
     })?;
     let float64 = py.import("numpy")?.getattr("float64")?;
-    asarray
-        .bind(py)
-        .call1((values, float64))
-        .map_err(|error| {
-            PyTypeError::new_err(format!(
-                "observe_many expected a 1-D float64 or float32 numpy array or a sequence of \
+    asarray.bind(py).call1((values, float64)).map_err(|error| {
+        PyTypeError::new_err(format!(
+            "observe_many expected a 1-D float64 or float32 numpy array or a sequence of \
                  numbers; converting {} failed: {error}",
-                values.get_type().name().map_or_else(|_| "it".to_string(), |n| n.to_string())
-            ))
-        })
+            values
+                .get_type()
+                .name()
+                .map_or_else(|_| "it".to_string(), |n| n.to_string())
+        ))
+    })
 }

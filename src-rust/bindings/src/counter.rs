@@ -53,10 +53,15 @@ impl CounterFamily {
             ));
         }
         let unlabelled_family = labelnames.is_empty();
-        let descriptor = Descriptor::new(name, documentation, unit, MetricKind::Counter, labelnames);
+        let descriptor =
+            Descriptor::new(name, documentation, unit, MetricKind::Counter, labelnames);
         let family = Arc::new(Family::new(descriptor, max_label_sets));
         let unlabelled = if unlabelled_family {
-            Some(family.get_or_create(Vec::new(), CounterCore::new).map_err(map_metric_error)?)
+            Some(
+                family
+                    .get_or_create(Vec::new(), CounterCore::new)
+                    .map_err(map_metric_error)?,
+            )
         } else {
             None
         };
@@ -88,7 +93,12 @@ impl CounterFamily {
     }
 }
 
-type CounterSample = (Vec<String>, f64, f64, Option<crate::exemplars::ExemplarTuple>);
+type CounterSample = (
+    Vec<String>,
+    f64,
+    f64,
+    Option<crate::exemplars::ExemplarTuple>,
+);
 
 #[pyclass(frozen, subclass, module = "vumeter._native")]
 pub struct CounterChild {
@@ -116,8 +126,9 @@ impl CounterChild {
         self.core.reset();
     }
 
-    #[getter]
-    fn _observable(&self) -> bool {
+    /// A child always records (only a labelled family cannot).
+    #[classattr]
+    fn _observable() -> bool {
         true
     }
 }

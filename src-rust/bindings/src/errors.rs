@@ -14,7 +14,9 @@ create_exception!(
 
 pub(crate) fn map_metric_error(error: MetricError) -> PyErr {
     match error {
-        MetricError::CardinalityLimit { .. } => CardinalityLimitExceeded::new_err(error.to_string()),
+        MetricError::CardinalityLimit { .. } => {
+            CardinalityLimitExceeded::new_err(error.to_string())
+        }
         _ => PyValueError::new_err(error.to_string()),
     }
 }

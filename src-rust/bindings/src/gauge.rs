@@ -37,7 +37,10 @@ impl GaugeFamily {
     /// at collect time too; an exception propagates to the scrape the same way).
     pub(crate) fn refresh_functions(&self, py: Python<'_>) -> PyResult<()> {
         let callbacks: Vec<(Arc<GaugeCore>, Py<PyAny>)> = {
-            let functions = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
+            let functions = self
+                .functions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             functions
                 .iter()
                 .filter_map(|(c, f)| c.upgrade().map(|c| (c, f.clone_ref(py))))
@@ -71,7 +74,11 @@ impl GaugeFamily {
         let descriptor = Descriptor::new(name, documentation, unit, MetricKind::Gauge, labelnames);
         let family = Arc::new(Family::new(descriptor, max_label_sets));
         let unlabelled = if unlabelled_family {
-            Some(family.get_or_create(Vec::new(), GaugeCore::new).map_err(map_metric_error)?)
+            Some(
+                family
+                    .get_or_create(Vec::new(), GaugeCore::new)
+                    .map_err(map_metric_error)?,
+            )
         } else {
             None
         };
@@ -166,8 +173,9 @@ impl GaugeChild {
         set_function(&self.functions, &self.core, f);
     }
 
-    #[getter]
-    fn _observable(&self) -> bool {
+    /// A child always records (only a labelled family cannot).
+    #[classattr]
+    fn _observable() -> bool {
         true
     }
 }

@@ -12,7 +12,11 @@ use crate::errors::{map_metric_error, missing_label_values};
 use crate::exemplars::{exemplar_labels, exemplar_tuple, ExemplarTuple};
 use crate::labels::{AnyFamily, MetricFamily};
 
-fn observe(core: &HistogramCore, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+fn observe(
+    core: &HistogramCore,
+    amount: f64,
+    exemplar: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
     match exemplar_labels(exemplar)? {
         None => core.observe(amount).map(|_| ()),
         Some(labels) => core.observe_with_exemplar(amount, labels),
@@ -71,11 +75,13 @@ impl HistogramFamily {
             None
         };
         let base = MetricFamily::new(AnyFamily::Histogram(Arc::clone(&family)), child_type);
-        Ok(PyClassInitializer::from(base).add_subclass(HistogramFamily {
-            family,
-            layout,
-            unlabelled,
-        }))
+        Ok(
+            PyClassInitializer::from(base).add_subclass(HistogramFamily {
+                family,
+                layout,
+                unlabelled,
+            }),
+        )
     }
 
     #[pyo3(signature = (amount, exemplar=None))]
@@ -106,7 +112,11 @@ impl HistogramFamily {
             .into_iter()
             .map(|(values, core)| {
                 let s = core.snapshot();
-                let exemplars = s.exemplars.into_iter().map(|e| e.map(exemplar_tuple)).collect();
+                let exemplars = s
+                    .exemplars
+                    .into_iter()
+                    .map(|e| e.map(exemplar_tuple))
+                    .collect();
                 (values.into_vec(), s.cumulative, s.sum, s.created, exemplars)
             })
             .collect()
@@ -142,8 +152,9 @@ impl HistogramChild {
         arrays::observe_many(&self.core, values)
     }
 
-    #[getter]
-    fn _observable(&self) -> bool {
+    /// A child always records (only a labelled family cannot).
+    #[classattr]
+    fn _observable() -> bool {
         true
     }
 }

@@ -269,4 +269,3 @@ impl MetricFamily {
         format!("{}:{}", self.kind().as_str(), self.core.descriptor().name)
     }
 }
-

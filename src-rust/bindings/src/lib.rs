@@ -1,6 +1,9 @@
 //! `vumeter._native`: Python bindings over `vumeter-core`. This crate only converts
 //! arguments, maps errors (in `errors`) and releases the GIL around bulk work.
 
+// PyO3 extracts arguments into owned values, and `map_err` hands errors over by value.
+#![allow(clippy::needless_pass_by_value)]
+
 mod arrays;
 mod counter;
 mod errors;

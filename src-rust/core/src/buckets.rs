@@ -107,7 +107,10 @@ impl BucketLayout {
         // trunc(x) + 1 is ceil(x) for positive non-integral x; the correction below fixes
         // integral x (a value exactly on a bound) and rounding either way.
         let estimate = (((value - linear.start) * linear.inv_width) as i64).saturating_add(1);
-        self.correct_linear(value, estimate.clamp(0, finite as i64) as usize)
+        self.correct_linear(
+            value,
+            estimate.clamp(0, i64::try_from(finite).unwrap_or(i64::MAX)) as usize,
+        )
     }
 
     #[inline]
@@ -153,10 +156,7 @@ impl BucketLayout {
     }
 
     #[inline(always)]
-    fn count_batch_portable<T: BulkValue>(
-        &self,
-        values: &[T],
-    ) -> Result<BatchCounts, MetricError> {
+    fn count_batch_portable<T: BulkValue>(&self, values: &[T]) -> Result<BatchCounts, MetricError> {
         let buckets = self.bounds.len();
         let counted = buckets - 1 <= MAX_COUNTED_BOUNDS;
         // Counted layouts accumulate cumulative counts in `tables[..buckets]`; the
@@ -267,7 +267,6 @@ impl BucketLayout {
         let bucket = estimate - usize::from(value <= self.padded[estimate]);
         bucket + usize::from(value > self.padded[bucket + 1])
     }
-
 }
 
 /// Element types `observe_many` accepts: f64 is used in place, f32 is widened into a
@@ -348,8 +347,12 @@ mod tests {
     #[test]
     fn detects_linear_layouts() {
         assert!(quality_layout().is_linear());
-        assert!(!BucketLayout::new(&[0.005, 0.01, 0.025, 0.05, 0.1]).unwrap().is_linear());
-        assert!(BucketLayout::new(&[-1.0, 0.0, 1.0, 2.0]).unwrap().is_linear());
+        assert!(!BucketLayout::new(&[0.005, 0.01, 0.025, 0.05, 0.1])
+            .unwrap()
+            .is_linear());
+        assert!(BucketLayout::new(&[-1.0, 0.0, 1.0, 2.0])
+            .unwrap()
+            .is_linear());
     }
 
     #[test]
@@ -386,7 +389,10 @@ mod tests {
         assert_eq!(batch.counts, vec![3, 2, 2, 2]);
         assert_eq!(batch.sum, values.iter().sum::<f64>());
         let floats = [0.5f32, 2.5];
-        assert_eq!(layout.count_batch(&floats).unwrap().counts, vec![1, 0, 1, 0]);
+        assert_eq!(
+            layout.count_batch(&floats).unwrap().counts,
+            vec![1, 0, 1, 0]
+        );
     }
 
     /// Every bulk path (counted, long linear, long arbitrary) agrees with the scalar
@@ -428,7 +434,13 @@ mod tests {
         let mut values = vec![0.5; 11];
         values[9] = f64::NAN;
         values[6] = f64::NAN;
-        assert_eq!(layout.count_batch(&values), Err(MetricError::NanInArray { index: 6 }));
-        assert_eq!(layout.count_batch(&values[7..]), Err(MetricError::NanInArray { index: 2 }));
+        assert_eq!(
+            layout.count_batch(&values),
+            Err(MetricError::NanInArray { index: 6 })
+        );
+        assert_eq!(
+            layout.count_batch(&values[7..]),
+            Err(MetricError::NanInArray { index: 2 })
+        );
     }
 }

@@ -42,8 +42,8 @@ impl CounterCore {
     /// Adds `amount`, which must be a non-negative number.
     #[inline]
     pub fn inc(&self, amount: f64) -> Result<(), MetricError> {
-        // `!(amount >= 0)` also refuses NaN.
-        if !(amount >= 0.0) {
+        // NaN is neither negative nor a valid amount.
+        if amount.is_nan() || amount < 0.0 {
             return Err(MetricError::InvalidIncrement(amount));
         }
         atomic_float::add(&self.cells.local()[0], amount);
@@ -85,7 +85,9 @@ impl CounterCore {
 /// Locks a mutex that guards plain data: a writer that panicked mid-update cannot leave
 /// an `Option<Exemplar>` half-written, so a poisoned lock is still usable.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -36,10 +36,9 @@ impl fmt::Display for MetricError {
                 f,
                 "values[{index}] is NaN: expected only numbers; nothing from this call was recorded"
             ),
-            MetricError::LabelCount { expected, got } => write!(
-                f,
-                "Incorrect label count (expected {expected}, got {got})"
-            ),
+            MetricError::LabelCount { expected, got } => {
+                write!(f, "Incorrect label count (expected {expected}, got {got})")
+            }
             MetricError::CardinalityLimit { metric, limit } => write!(
                 f,
                 "{metric} already has {limit} label sets, its cardinality limit; \

@@ -204,13 +204,21 @@ mod tests {
             .get_or_create(vec!["b".into(), "x".into()], CounterCore::new)
             .unwrap();
         assert!(Arc::ptr_eq(&a, &again));
-        let keys: Vec<_> = f.children().into_iter().map(|(k, _)| k[0].clone()).collect();
+        let keys: Vec<_> = f
+            .children()
+            .into_iter()
+            .map(|(k, _)| k[0].clone())
+            .collect();
         assert_eq!(keys, vec!["b", "a"]);
         assert!(f.remove(&["b".into(), "x".into()]));
         assert_eq!(f.len(), 1);
         assert_eq!(
-            f.get_or_create(vec!["only-one".into()], CounterCore::new).err(),
-            Some(MetricError::LabelCount { expected: 2, got: 1 })
+            f.get_or_create(vec!["only-one".into()], CounterCore::new)
+                .err(),
+            Some(MetricError::LabelCount {
+                expected: 2,
+                got: 1
+            })
         );
     }
 

@@ -91,7 +91,10 @@ impl HistogramCore {
     /// Records every value of `values`, or none of them if one is NaN (the error names
     /// the first). The batch is bucketed privately and published with one atomic add
     /// per touched bucket.
-    pub fn observe_many<T: crate::buckets::BulkValue>(&self, values: &[T]) -> Result<(), MetricError> {
+    pub fn observe_many<T: crate::buckets::BulkValue>(
+        &self,
+        values: &[T],
+    ) -> Result<(), MetricError> {
         if values.is_empty() {
             return Ok(());
         }

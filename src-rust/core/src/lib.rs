@@ -11,6 +11,9 @@
 //! - [`family`]: a metric with its label names and labelled children.
 //! - [`exposition`]: Prometheus text 0.0.4 and OpenMetrics 1.0 renderers.
 
+// Tests assert exact float results on purpose: the sums they check are exact.
+#![cfg_attr(test, allow(clippy::float_cmp))]
+
 pub mod atomic_float;
 pub mod buckets;
 pub mod clock;

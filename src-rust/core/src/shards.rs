@@ -60,7 +60,9 @@ impl ShardedCells {
     pub fn new(cells: usize) -> Self {
         let shards = shard_count();
         let lines_per_shard = cells.div_ceil(CELLS_PER_LINE).max(1);
-        let lines = (0..shards * lines_per_shard).map(|_| Line::zeroed()).collect();
+        let lines = (0..shards * lines_per_shard)
+            .map(|_| Line::zeroed())
+            .collect();
         ShardedCells {
             lines,
             cells,
@@ -125,7 +127,9 @@ mod tests {
         let total: u64 = cells.shards().map(|s| s[10].load(Ordering::Relaxed)).sum();
         assert_eq!(total, 7);
         cells.zero();
-        assert!(cells.shards().all(|s| s.iter().all(|c| c.load(Ordering::Relaxed) == 0)));
+        assert!(cells
+            .shards()
+            .all(|s| s.iter().all(|c| c.load(Ordering::Relaxed) == 0)));
     }
 
     #[test]

@@ -53,8 +53,10 @@ pub fn render_openmetrics(families: &[FamilyRef<'_>], options: RenderOptions) ->
                     let snapshot = core.snapshot();
                     let bounds = core.layout().bounds();
                     let les = les.get_or_insert_with(|| bucket_labels(bounds));
-                    for ((le, &n), exemplar) in
-                        les.iter().zip(&snapshot.cumulative).zip(&snapshot.exemplars)
+                    for ((le, &n), exemplar) in les
+                        .iter()
+                        .zip(&snapshot.cumulative)
+                        .zip(&snapshot.exemplars)
                     {
                         out.push_str(&bucket);
                         labels.write_with_le(&mut out, le);

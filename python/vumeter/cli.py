@@ -1,0 +1,186 @@
+"""The ``vumeter`` console script. Subcommands: ``demo`` (a synthetic audio pipeline).
+
+``vumeter demo --help`` lists the options; docs/demo.md explains what the demo does and how
+to use it to try the dashboards and alerts. Exit status: 0 after a normal run (duration over,
+SIGTERM, Ctrl-C), 1 when the demo cannot start, 2 for bad command-line arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import re
+import sys
+from collections.abc import Sequence
+
+from vumeter.demo.config import DEFAULT_DATASETS, LOG_LEVELS, DemoConfig
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vumeter",
+        description="vumeter: Rust-accelerated Prometheus metrics for GPU audio workers.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        help="run a synthetic audio pipeline that serves its metrics",
+        description=(
+            "Generate speech-like audio, add noise, enhance it by spectral gating, measure SNR, "
+            "STOI and PESQ, score batches with TOPSIS, and record it all with vumeter while "
+            "serving /metrics and health endpoints."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    demo.set_defaults(demo_parser=demo)
+    defaults = DemoConfig()
+    server = demo.add_argument_group("server")
+    server.add_argument("--host", default=defaults.host, help="address to listen on")
+    server.add_argument("--port", type=int, default=defaults.port, help="port (0: any free one)")
+    server.add_argument(
+        "--grace-period",
+        type=float,
+        default=defaults.grace_period,
+        metavar="SECONDS",
+        help="how long readiness fails before the server stops at shutdown",
+    )
+    load = demo.add_argument_group("workload")
+    load.add_argument("--workers", type=int, default=defaults.workers, help="worker threads")
+    load.add_argument(
+        "--duration",
+        type=float,
+        default=defaults.duration,
+        metavar="SECONDS",
+        help="how long to run; 0 runs until SIGTERM or Ctrl-C",
+    )
+    load.add_argument(
+        "--rate",
+        type=float,
+        default=defaults.rate,
+        metavar="SAMPLES_PER_SECOND",
+        help="samples fed in per second; 0 feeds as fast as the workers go",
+    )
+    load.add_argument(
+        "--datasets",
+        default=",".join(DEFAULT_DATASETS),
+        metavar="NAME[,NAME...]",
+        help="comma-separated dataset names (the dataset label)",
+    )
+    load.add_argument(
+        "--batch-size", type=int, default=defaults.batch_size, help="samples per TOPSIS batch"
+    )
+    load.add_argument(
+        "--clip-seconds",
+        type=float,
+        default=defaults.clip_seconds,
+        metavar="SECONDS",
+        help="length of each synthetic clip",
+    )
+    load.add_argument("--seed", type=int, default=None, help="random seed, for repeatable runs")
+    faults = demo.add_argument_group("fault injection (to try the alerts)")
+    faults.add_argument(
+        "--error-rate",
+        type=float,
+        default=defaults.error_rate,
+        metavar="FRACTION",
+        help="fraction of samples (0..1) that fail with an injected error",
+    )
+    faults.add_argument(
+        "--quality-shift",
+        type=float,
+        default=defaults.quality_shift,
+        metavar="DELTA",
+        help="-1..1; negative values make input noisier and enhancement weaker",
+    )
+    outputs = demo.add_argument_group("outputs")
+    outputs.add_argument(
+        "--push-gateway", default=None, metavar="URL", help="also push to this Pushgateway"
+    )
+    outputs.add_argument(
+        "--push-interval",
+        type=float,
+        default=defaults.push_interval,
+        metavar="SECONDS",
+        help="seconds between pushes",
+    )
+    outputs.add_argument(
+        "--gpu-poll-interval",
+        type=float,
+        default=defaults.gpu_poll_interval,
+        metavar="SECONDS",
+        help="seconds between NVML polls; 0 disables GPU monitoring",
+    )
+    outputs.add_argument(
+        "--log-level", choices=LOG_LEVELS, default=defaults.log_level, help="logging verbosity"
+    )
+    return parser
+
+
+def _demo_config(args: argparse.Namespace) -> DemoConfig:
+    datasets = tuple(name.strip() for name in args.datasets.split(",") if name.strip())
+    try:
+        return DemoConfig(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            duration=args.duration,
+            error_rate=args.error_rate,
+            quality_shift=args.quality_shift,
+            push_gateway=args.push_gateway,
+            push_interval=args.push_interval,
+            datasets=datasets,
+            rate=args.rate,
+            batch_size=args.batch_size,
+            clip_seconds=args.clip_seconds,
+            gpu_poll_interval=args.gpu_poll_interval,
+            grace_period=args.grace_period,
+            seed=args.seed,
+            log_level=args.log_level,
+        )
+    except ValueError as error:
+        # argparse's own format: usage, "vumeter demo: error: ...", exit status 2. Messages
+        # name DemoConfig fields; show them as the options the user typed.
+        message = re.sub(r"^([a-z]+(?:_[a-z]+)*) ", _as_option, str(error))
+        args.demo_parser.error(message)
+        raise AssertionError("unreachable") from None  # error() exits
+
+
+def _as_option(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name not in _OPTION_FIELDS:
+        return match.group(0)
+    return "--" + name.replace("_", "-") + " "
+
+
+# DemoConfig fields that have a command-line option of the same name.
+_OPTION_FIELDS = frozenset(field.name for field in dataclasses.fields(DemoConfig)) - {
+    "exclusion_threshold",
+    "batch_max_wait",
+    "queue_capacity",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vumeter`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    config = _demo_config(args)
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Imported here so that `vumeter --help` works without the server and audio extras.
+    from vumeter.demo.runner import run_demo
+
+    return run_demo(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
