@@ -11,7 +11,11 @@ use crate::errors::{map_metric_error, missing_label_values};
 use crate::exemplars::exemplar_labels;
 use crate::labels::{AnyFamily, MetricFamily};
 
+#[inline]
 fn inc(core: &CounterCore, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    if exemplar.is_none() {
+        return core.inc(amount).map_err(map_metric_error);
+    }
     match exemplar_labels(exemplar)? {
         None => core.inc(amount),
         Some(labels) => Exemplar::new(labels, amount, unix_now())
