@@ -1,0 +1,130 @@
+"""The GPU metrics that ``GPUMonitor`` fills, registered once per registry.
+
+The audio catalog (``AudioProcessingMetrics``) and a stand-alone ``GPUMonitor`` both need
+``gpu_memory_usage_bytes`` and friends. A registry accepts each name only once, so the set
+is created on first use per registry and shared afterwards (``gpu_metrics_for``).
+
+All values are in base units (bytes, a 0..1 ratio, degrees Celsius, watts) so that
+``gpu_memory_usage_bytes / gpu_memory_total_bytes`` and Grafana's unit handling just work.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Final, TypeVar
+
+from prometheus_client import CollectorRegistry
+
+from vumeter import Counter, Gauge
+
+GPU_LABELS: Final = ("gpu_id",)
+
+_M = TypeVar("_M", Gauge, Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class GPUMetrics:
+    """Per-GPU gauges (label ``gpu_id``: the NVML device index) plus the monitor's health."""
+
+    memory_usage: Gauge
+    memory_total: Gauge
+    utilization: Gauge
+    temperature: Gauge
+    power: Gauge
+    monitor_up: Gauge
+    poll_failures: Counter
+
+    @property
+    def per_gpu_gauges(self) -> tuple[Gauge, ...]:
+        return (
+            self.memory_usage,
+            self.memory_total,
+            self.utilization,
+            self.temperature,
+            self.power,
+        )
+
+    @classmethod
+    def register(cls, registry: CollectorRegistry) -> GPUMetrics:
+        """Create the metrics on ``registry``; on a name clash nothing stays registered."""
+        created: list[Gauge | Counter] = []
+
+        def keep(metric: _M) -> _M:
+            created.append(metric)
+            return metric
+
+        try:
+            return cls(
+                memory_usage=keep(
+                    Gauge(
+                        "gpu_memory_usage_bytes",
+                        "GPU memory in use, as reported by NVML.",
+                        GPU_LABELS,
+                        registry=registry,
+                    )
+                ),
+                memory_total=keep(
+                    Gauge(
+                        "gpu_memory_total_bytes",
+                        "Total GPU memory, as reported by NVML.",
+                        GPU_LABELS,
+                        registry=registry,
+                    )
+                ),
+                utilization=keep(
+                    Gauge(
+                        "gpu_utilization_ratio",
+                        "Fraction of the last sample period in which a GPU kernel ran (0..1).",
+                        GPU_LABELS,
+                        registry=registry,
+                    )
+                ),
+                temperature=keep(
+                    Gauge(
+                        "gpu_temperature_celsius",
+                        "GPU core temperature.",
+                        GPU_LABELS,
+                        registry=registry,
+                    )
+                ),
+                power=keep(
+                    Gauge("gpu_power_watts", "GPU power draw.", GPU_LABELS, registry=registry)
+                ),
+                monitor_up=keep(
+                    Gauge(
+                        "vumeter_gpu_monitor_up",
+                        "1 when the last NVML poll succeeded; 0 when NVML is unavailable or "
+                        "failing, or no GPU monitor runs.",
+                        registry=registry,
+                    )
+                ),
+                poll_failures=keep(
+                    Counter(
+                        "vumeter_gpu_poll_failures_total",
+                        "NVML polls that failed (no driver, no GPU, or an NVML error).",
+                        registry=registry,
+                    )
+                ),
+            )
+        except BaseException:
+            for metric in reversed(created):
+                registry.unregister(metric)
+            raise
+
+
+_shared: weakref.WeakKeyDictionary[CollectorRegistry, GPUMetrics] = weakref.WeakKeyDictionary()
+_shared_lock = threading.Lock()
+
+
+def gpu_metrics_for(registry: CollectorRegistry) -> GPUMetrics:
+    """The ``GPUMetrics`` of ``registry``, registering them on first use."""
+    if not isinstance(registry, CollectorRegistry):
+        raise TypeError(f"registry must be a CollectorRegistry, got {type(registry).__name__}")
+    with _shared_lock:
+        metrics = _shared.get(registry)
+        if metrics is None:
+            metrics = GPUMetrics.register(registry)
+            _shared[registry] = metrics
+        return metrics

@@ -1,0 +1,18 @@
+"""Pushing metrics to a Prometheus Pushgateway: ``MetricsPusher``.
+
+For batch jobs that may end between two scrapes. Long-running workers should be scraped
+instead; docs/instrumentation.md explains when to use which.
+"""
+
+from vumeter.push.backoff import Backoff
+from vumeter.push.metrics import PushMetrics, push_metrics_for
+from vumeter.push.pusher import MetricsPusher, PushHandler, normalize_gateway_url
+
+__all__ = [
+    "Backoff",
+    "MetricsPusher",
+    "PushHandler",
+    "PushMetrics",
+    "normalize_gateway_url",
+    "push_metrics_for",
+]
