@@ -185,7 +185,6 @@ mod tests {
     #[test]
     fn concurrent_scrapes_are_self_consistent() {
         let h = core(&[0.25, 0.5, 0.75]);
-        let stop = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|s| {
             for t in 0..4 {
                 let h = &h;
@@ -196,19 +195,16 @@ mod tests {
                 });
             }
             s.spawn(|| {
+                // Scrapes until every write has landed (the writers finish in any case).
                 let mut last = 0;
-                while !stop.load(Ordering::Relaxed) {
+                while last < 80_000 {
                     let snap = h.snapshot();
                     assert!(snap.cumulative.windows(2).all(|w| w[0] <= w[1]));
                     assert!(snap.count() >= last);
                     last = snap.count();
-                    if last == 80_000 {
-                        break;
-                    }
                 }
             });
         });
-        stop.store(true, Ordering::Relaxed);
         assert_eq!(h.snapshot().count(), 80_000);
     }
 }
