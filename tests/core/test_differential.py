@@ -9,7 +9,6 @@ adds a batch's values in a different order than a Python loop does.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 import vumeter
+from tests.support.exposition import mask_clock
 
 LABEL_VALUES = st.sampled_from(["", "a", "b", 'quo"te', "back\\slash", "new\nline", "ünï", "1.5"])
 FINITE = st.floats(allow_nan=False, allow_infinity=False, width=64)
@@ -123,15 +123,6 @@ def apply(metrics: Metrics, operation: tuple[Any, ...], bulk: bool) -> None:
         metrics.histogram.remove(*operation[1])
     elif kind == "clear":
         metrics.gauge.clear()
-
-
-_CREATED = re.compile(r"^(\S+_created(?:\{.*\})?) \S+$", re.MULTILINE)
-_EXEMPLAR_TIME = re.compile(r"^(.* # \{.*\} \S+) \S+$", re.MULTILINE)
-
-
-def mask_clock(text: bytes) -> str:
-    masked = _CREATED.sub(r"\1 <created>", text.decode())
-    return _EXEMPLAR_TIME.sub(r"\1 <time>", masked)
 
 
 def parsed(parser: Any, text: bytes) -> list[str] | str:
