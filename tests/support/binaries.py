@@ -58,6 +58,11 @@ def wait_for_http(url: str, timeout: float = 20.0) -> None:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if 200 <= response.status < 300:
                     return
+        except urllib.error.HTTPError as error:
+            # An HTTPError is also the open response: close it, or its socket leaks (a
+            # ResourceWarning, an error under filterwarnings=error) while the server starts.
+            error.close()
+            last_error = error
         except (urllib.error.URLError, ConnectionError, OSError) as error:
             last_error = error
         time.sleep(0.1)

@@ -1,0 +1,151 @@
+"""Which series names a PromQL query in dashboards/ or alerts/ may name, and their labels.
+
+The names come from the code that exports them, not from a list kept by hand: vumeter's audio
+catalog (`AudioProcessingMetrics`, which includes the GPU monitor's metrics), the pusher's
+self-metrics, prometheus_client's process collector, the recording rules in alerts/, and the
+series Prometheus and the Pushgateway add themselves. The one exception is the log-based
+metric of the tracing-and-logs issue, listed in `NOT_YET_EXPORTED` until that code lands.
+
+`SHARED_CONTRACT` is the catalog as the engineers agreed it (issue 5's shared metric names);
+tests/ops/test_metric_catalog.py checks the code still exports every one of them, so the
+dashboards and alerts cannot drift from what workers expose.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import yaml
+from prometheus_client import CollectorRegistry, ProcessCollector
+
+REPO = Path(__file__).resolve().parents[2]
+RECORDING_RULES = REPO / "alerts" / "vumeter-recording.rules.yml"
+
+# Series Prometheus and the Pushgateway create themselves, with the labels they carry.
+SERVER_SIDE: dict[str, frozenset[str]] = {
+    "up": frozenset(),
+    "push_time_seconds": frozenset(),
+    "push_failure_time_seconds": frozenset(),
+}
+
+# Exported by code that has not landed yet (the tracing and logs issue); remove an entry as
+# soon as the catalog below picks the metric up from the code.
+NOT_YET_EXPORTED: dict[str, frozenset[str]] = {
+    "vumeter_log_messages_total": frozenset({"level", "logger"}),
+}
+
+# Metric -> labels, as agreed between engineers. Histograms are listed by base name in
+# SHARED_HISTOGRAMS; they expose `_bucket` (plus `le`), `_count` and `_sum` series.
+SHARED_CONTRACT: dict[str, frozenset[str]] = {
+    "audio_samples_processed_total": frozenset({"dataset", "processor", "status"}),
+    "audio_processing_errors_total": frozenset({"dataset", "error_type", "severity"}),
+    "audio_samples_excluded_total": frozenset({"dataset", "reason"}),
+    "vumeter_push_failures_total": frozenset(),
+    "vumeter_gpu_poll_failures_total": frozenset(),
+    "audio_processing_duration_seconds": frozenset({"dataset", "operation"}),
+    "audio_quality_score": frozenset({"dataset"}),
+    "audio_snr_db": frozenset({"dataset"}),
+    "audio_pesq_score": frozenset({"dataset"}),
+    "audio_stoi_score": frozenset({"dataset"}),
+    "audio_processing_queue_size": frozenset({"queue_name"}),
+    "audio_processing_active_workers": frozenset({"worker_type"}),
+    "gpu_memory_usage_bytes": frozenset({"gpu_id"}),
+    "gpu_memory_total_bytes": frozenset({"gpu_id"}),
+    "gpu_utilization_ratio": frozenset({"gpu_id"}),
+    "gpu_temperature_celsius": frozenset({"gpu_id"}),
+    "gpu_power_watts": frozenset({"gpu_id"}),
+    "vumeter_gpu_monitor_up": frozenset(),
+    "vumeter_last_push_success_timestamp_seconds": frozenset(),
+}
+SHARED_HISTOGRAMS = frozenset(
+    {
+        "audio_processing_duration_seconds",
+        "audio_quality_score",
+        "audio_snr_db",
+        "audio_pesq_score",
+        "audio_stoi_score",
+    }
+)
+
+_HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
+
+
+def series_names_of(registry: CollectorRegistry) -> set[str]:
+    """Every series name the metrics in `registry` expose, labelled or not.
+
+    A labelled metric without children exposes no samples, so names are derived from each
+    family's type: a counter `x` exposes `x_total`, a histogram `x` exposes `x_bucket`,
+    `x_count` and `x_sum`.
+    """
+    names: set[str] = set()
+    for family in registry.collect():
+        if family.type == "counter":
+            names.add(family.name.removesuffix("_total") + "_total")
+        elif family.type == "histogram":
+            names.update(family.name + suffix for suffix in _HISTOGRAM_SUFFIXES)
+        else:
+            names.add(family.name)
+        names.update(sample.name for sample in family.samples if not _is_created(sample.name))
+    return names
+
+
+def _is_created(name: str) -> bool:
+    # prometheus_client's `_created` timestamps are not something dashboards should query.
+    return name.endswith("_created")
+
+
+@functools.cache
+def exported_series_names() -> frozenset[str]:
+    """The series a vumeter worker (and the Prometheus stack around it) can expose."""
+    from vumeter.audio import AudioProcessingMetrics
+    from vumeter.push.metrics import push_metrics_for
+
+    registry = CollectorRegistry()
+    AudioProcessingMetrics(registry=registry)
+    push_metrics_for(registry)
+    ProcessCollector(registry=registry)
+    return frozenset(
+        series_names_of(registry) | set(SERVER_SIDE) | set(NOT_YET_EXPORTED) | recorded_names()
+    )
+
+
+@functools.cache
+def recorded_names() -> frozenset[str]:
+    """The series the recording rules in alerts/ produce."""
+    document = yaml.safe_load(RECORDING_RULES.read_text(encoding="utf-8"))
+    return frozenset(
+        rule["record"]
+        for group in document["groups"]
+        for rule in group["rules"]
+        if "record" in rule
+    )
+
+
+def labels_of(series: str) -> frozenset[str] | None:
+    """The labels `series` carries besides job/instance, or None when it is not known.
+
+    Recorded series carry the labels their level names (`job_dataset_le:...` -> job,
+    dataset, le); histogram component series carry their histogram's labels.
+    """
+    if ":" in series:
+        return frozenset(series.split(":", 1)[0].split("_"))
+    for table in (SHARED_CONTRACT, NOT_YET_EXPORTED, SERVER_SIDE):
+        if series in table:
+            return table[series]
+    for suffix in _HISTOGRAM_SUFFIXES:
+        base = series.removesuffix(suffix)
+        if base != series and base in SHARED_HISTOGRAMS:
+            return SHARED_CONTRACT[base] | ({"le"} if suffix == "_bucket" else set())
+    return None
+
+
+def shared_series_names() -> frozenset[str]:
+    """Every series name the shared contract promises, histograms expanded."""
+    names: set[str] = set()
+    for name in SHARED_CONTRACT:
+        if name in SHARED_HISTOGRAMS:
+            names.update(name + suffix for suffix in _HISTOGRAM_SUFFIXES)
+        else:
+            names.add(name)
+    return frozenset(names)
