@@ -1,6 +1,7 @@
 """Type stubs for the native extension (src-rust/bindings)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, Self, TypeAlias
 
 import numpy as np
@@ -122,3 +123,8 @@ class HistogramChild:
 def render_text(families: Sequence[MetricFamily], created: bool = True) -> bytes: ...
 def render_openmetrics(families: Sequence[MetricFamily], created: bool = True) -> bytes: ...
 def shard_count() -> int: ...
+def set_exemplar_source(
+    var: ContextVar[Mapping[Any, Any] | None] | None,
+    key: object | None,
+    extract: Callable[[Any], dict[str, str] | None] | None,
+) -> None: ...

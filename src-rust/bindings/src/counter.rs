@@ -12,11 +12,17 @@ use crate::exemplars::exemplar_labels;
 use crate::labels::{AnyFamily, MetricFamily};
 
 #[inline]
-fn inc(core: &CounterCore, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-    if exemplar.is_none() {
-        return core.inc(amount).map_err(map_metric_error);
-    }
-    match exemplar_labels(exemplar)? {
+fn inc(
+    py: Python<'_>,
+    core: &CounterCore,
+    amount: f64,
+    exemplar: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    let labels = match exemplar {
+        None => crate::exemplars::automatic(py)?,
+        explicit => exemplar_labels(explicit)?,
+    };
+    match labels {
         None => core.inc(amount),
         Some(labels) => Exemplar::new(labels, amount, unix_now())
             .and_then(|e| core.inc_with_exemplar(amount, e)),
@@ -74,8 +80,13 @@ impl CounterFamily {
     }
 
     #[pyo3(signature = (amount=1.0, exemplar=None))]
-    fn inc(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        inc(self.unlabelled()?, amount, exemplar)
+    fn inc(
+        &self,
+        py: Python<'_>,
+        amount: f64,
+        exemplar: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        inc(py, self.unlabelled()?, amount, exemplar)
     }
 
     fn reset(&self) -> PyResult<()> {
@@ -122,8 +133,13 @@ impl CounterChild {
     }
 
     #[pyo3(signature = (amount=1.0, exemplar=None))]
-    fn inc(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        inc(&self.core, amount, exemplar)
+    fn inc(
+        &self,
+        py: Python<'_>,
+        amount: f64,
+        exemplar: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        inc(py, &self.core, amount, exemplar)
     }
 
     fn reset(&self) {

@@ -12,12 +12,18 @@ use crate::errors::{map_metric_error, missing_label_values};
 use crate::exemplars::{exemplar_labels, exemplar_tuple, ExemplarTuple};
 use crate::labels::{AnyFamily, MetricFamily};
 
+#[inline]
 fn observe(
+    py: Python<'_>,
     core: &HistogramCore,
     amount: f64,
     exemplar: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
-    match exemplar_labels(exemplar)? {
+    let labels = match exemplar {
+        None => crate::exemplars::automatic(py)?,
+        explicit => exemplar_labels(explicit)?,
+    };
+    match labels {
         None => core.observe(amount).map(|_| ()),
         Some(labels) => core.observe_with_exemplar(amount, labels),
     }
@@ -85,8 +91,13 @@ impl HistogramFamily {
     }
 
     #[pyo3(signature = (amount, exemplar=None))]
-    fn observe(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        observe(self.unlabelled()?, amount, exemplar)
+    fn observe(
+        &self,
+        py: Python<'_>,
+        amount: f64,
+        exemplar: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        observe(py, self.unlabelled()?, amount, exemplar)
     }
 
     fn observe_many(&self, values: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -142,8 +153,13 @@ impl HistogramChild {
     }
 
     #[pyo3(signature = (amount, exemplar=None))]
-    fn observe(&self, amount: f64, exemplar: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        observe(&self.core, amount, exemplar)
+    fn observe(
+        &self,
+        py: Python<'_>,
+        amount: f64,
+        exemplar: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        observe(py, &self.core, amount, exemplar)
     }
 
     /// Observes every value of a 1-D float array with the GIL released; a NaN anywhere

@@ -22,6 +22,8 @@ mod _native {
     #[pymodule_export]
     use crate::errors::CardinalityLimitExceeded;
     #[pymodule_export]
+    use crate::exemplars::set_exemplar_source;
+    #[pymodule_export]
     use crate::gauge::{GaugeChild, GaugeFamily};
     #[pymodule_export]
     use crate::histogram::{HistogramChild, HistogramFamily};
