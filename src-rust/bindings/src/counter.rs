@@ -9,7 +9,7 @@ use vumeter_core::{CounterCore, Descriptor, Exemplar, Family, MetricKind};
 
 use crate::errors::{map_metric_error, missing_label_values};
 use crate::exemplars::exemplar_labels;
-use crate::labels::{AnyFamily, MetricFamily};
+use crate::labels::{new_family, AnyFamily, MetricFamily};
 
 #[inline]
 fn inc(
@@ -57,24 +57,14 @@ impl CounterFamily {
         child_type: Bound<'_, PyType>,
         max_label_sets: Option<usize>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        if !child_type.is_subclass_of::<CounterChild>()? {
-            return Err(crate::errors::type_error(
-                "child_type must be a subclass of CounterChild".to_string(),
-            ));
-        }
-        let unlabelled_family = labelnames.is_empty();
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Counter, labelnames);
-        let family = Arc::new(Family::new(descriptor, max_label_sets));
-        let unlabelled = if unlabelled_family {
-            Some(
-                family
-                    .get_or_create(Vec::new(), CounterCore::new)
-                    .map_err(map_metric_error)?,
-            )
-        } else {
-            None
-        };
+        let (family, unlabelled) = new_family::<_, CounterChild>(
+            &child_type,
+            descriptor,
+            max_label_sets,
+            CounterCore::new,
+        )?;
         let base = MetricFamily::new(AnyFamily::Counter(Arc::clone(&family)), child_type);
         Ok(PyClassInitializer::from(base).add_subclass(CounterFamily { family, unlabelled }))
     }

@@ -8,7 +8,7 @@ use vumeter_core::clock::unix_now;
 use vumeter_core::{Descriptor, Family, GaugeCore, MetricKind};
 
 use crate::errors::{map_metric_error, missing_label_values};
-use crate::labels::{AnyFamily, MetricFamily};
+use crate::labels::{new_family, AnyFamily, MetricFamily};
 
 /// Callbacks registered with `set_function`, evaluated just before each scrape.
 type Functions = Arc<Mutex<Vec<(Weak<GaugeCore>, Py<PyAny>)>>>;
@@ -65,23 +65,9 @@ impl GaugeFamily {
         child_type: Bound<'_, PyType>,
         max_label_sets: Option<usize>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        if !child_type.is_subclass_of::<GaugeChild>()? {
-            return Err(crate::errors::type_error(
-                "child_type must be a subclass of GaugeChild".to_string(),
-            ));
-        }
-        let unlabelled_family = labelnames.is_empty();
         let descriptor = Descriptor::new(name, documentation, unit, MetricKind::Gauge, labelnames);
-        let family = Arc::new(Family::new(descriptor, max_label_sets));
-        let unlabelled = if unlabelled_family {
-            Some(
-                family
-                    .get_or_create(Vec::new(), GaugeCore::new)
-                    .map_err(map_metric_error)?,
-            )
-        } else {
-            None
-        };
+        let (family, unlabelled) =
+            new_family::<_, GaugeChild>(&child_type, descriptor, max_label_sets, GaugeCore::new)?;
         let base = MetricFamily::new(AnyFamily::Gauge(Arc::clone(&family)), child_type);
         Ok(PyClassInitializer::from(base).add_subclass(GaugeFamily {
             family,

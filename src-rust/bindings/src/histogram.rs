@@ -10,7 +10,7 @@ use vumeter_core::{Descriptor, Family, HistogramCore, MetricKind};
 use crate::arrays;
 use crate::errors::{map_metric_error, missing_label_values};
 use crate::exemplars::{exemplar_labels, exemplar_tuple, ExemplarTuple};
-use crate::labels::{AnyFamily, MetricFamily};
+use crate::labels::{new_family, AnyFamily, MetricFamily};
 
 #[inline]
 fn observe(
@@ -60,26 +60,14 @@ impl HistogramFamily {
         buckets: Vec<f64>,
         max_label_sets: Option<usize>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        if !child_type.is_subclass_of::<HistogramChild>()? {
-            return Err(crate::errors::type_error(
-                "child_type must be a subclass of HistogramChild".to_string(),
-            ));
-        }
         let layout = Arc::new(BucketLayout::new(&buckets).map_err(map_metric_error)?);
-        let unlabelled_family = labelnames.is_empty();
+        let child_layout = Arc::clone(&layout);
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Histogram, labelnames);
-        let family = Arc::new(Family::new(descriptor, max_label_sets));
-        let unlabelled = if unlabelled_family {
-            let layout = Arc::clone(&layout);
-            Some(
-                family
-                    .get_or_create(Vec::new(), || HistogramCore::new(layout))
-                    .map_err(map_metric_error)?,
-            )
-        } else {
-            None
-        };
+        let (family, unlabelled) =
+            new_family::<_, HistogramChild>(&child_type, descriptor, max_label_sets, || {
+                HistogramCore::new(child_layout)
+            })?;
         let base = MetricFamily::new(AnyFamily::Histogram(Arc::clone(&family)), child_type);
         Ok(
             PyClassInitializer::from(base).add_subclass(HistogramFamily {

@@ -8,9 +8,43 @@ use std::sync::Arc;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
-use vumeter_core::{CounterCore, Family, GaugeCore, HistogramCore, MetricError, MetricKind};
+use pyo3::PyTypeInfo;
+use vumeter_core::{
+    CounterCore, Descriptor, Family, GaugeCore, HistogramCore, MetricError, MetricKind,
+};
 
-use crate::errors::map_metric_error;
+use crate::errors::{map_metric_error, type_error};
+
+/// A family and, when it has no labels, its only child.
+pub(crate) type NewFamily<C> = (Arc<Family<C>>, Option<Arc<C>>);
+
+/// A new family of `C` children (whose Python class must derive from `Child`), and its
+/// only child when it has no labels.
+pub(crate) fn new_family<C, Child: PyTypeInfo>(
+    child_type: &Bound<'_, PyType>,
+    descriptor: Descriptor,
+    max_label_sets: Option<usize>,
+    make: impl FnOnce() -> C,
+) -> PyResult<NewFamily<C>> {
+    if !child_type.is_subclass_of::<Child>()? {
+        return Err(type_error(format!(
+            "child_type must be a subclass of {}",
+            Child::type_object(child_type.py()).name()?
+        )));
+    }
+    let unlabelled = descriptor.label_names.is_empty();
+    let family = Arc::new(Family::new(descriptor, max_label_sets));
+    let only_child = if unlabelled {
+        Some(
+            family
+                .get_or_create(Vec::new(), make)
+                .map_err(map_metric_error)?,
+        )
+    } else {
+        None
+    };
+    Ok((family, only_child))
+}
 
 /// The family's Rust core, whatever its kind.
 pub(crate) enum AnyFamily {
