@@ -1,0 +1,247 @@
+"""``run_demo``: wire the demo pipeline to the metrics server and run it until told to stop.
+
+Start-up mirrors a production worker: serve ``/metrics`` and the health endpoints first
+(``/startupz`` and ``/readyz`` fail), warm the pipeline up ("load the models"), then mark
+the models loaded and start-up complete, and only then take work. Shutdown on SIGTERM,
+Ctrl-C or the end of ``--duration`` is the reverse: readiness fails at once, the producer
+stops, the workers drain the queue, partial batches are scored, the collector makes its
+final push, and the server keeps answering for the grace period so a last scrape sees the
+final counts. A second signal skips what is left of the grace period. The exit status is 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+from typing import Final, TextIO
+
+from prometheus_client import CollectorRegistry
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from vumeter.audio import AudioProcessingMetrics, MetricsCollector, default_metrics
+from vumeter.demo.config import DemoConfig
+from vumeter.demo.pipeline import AudioPipeline, JobFactory
+from vumeter.demo.scoring import BatchScorer
+from vumeter.demo.workers import DemoStats, WorkerPool
+from vumeter.server import HealthChecks, ServerHandle, serve
+from vumeter.server.checks import disk_space_check, models_loaded_check
+
+__all__ = ["run_demo"]
+
+_log: Final = logging.getLogger("vumeter.demo")
+
+PUSH_JOB: Final = "vumeter-demo"
+# The demo writes nothing to disk, but a worker that does would fail on a full /tmp: the
+# check shows how such a dependency belongs in readiness.
+_MIN_FREE_TMP_BYTES: Final = 64 << 20
+_PROGRESS_INTERVAL_S: Final = 0.25
+_DRAIN_TIMEOUT_S: Final = 30.0
+
+
+def run_demo(
+    config: DemoConfig,
+    *,
+    registry: CollectorRegistry | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Run the demo as configured; return the process exit status.
+
+    ``registry``: where the metrics go (default: prometheus_client's global ``REGISTRY``,
+    which also carries the process metrics). ``out``: where the start-up banner and the
+    summary are printed (default: standard output).
+    """
+    out = sys.stdout if out is None else out
+    metrics = default_metrics() if registry is None else AudioProcessingMetrics(registry)
+    collector = MetricsCollector(
+        metrics,
+        push_gateway_url=config.push_gateway,
+        batch_interval=config.push_interval,
+        job=PUSH_JOB,
+        gpu_poll_interval=config.gpu_poll_interval or None,
+    )
+    pipeline = AudioPipeline(
+        collector, clip_seconds=config.clip_seconds, quality_shift=config.quality_shift
+    )
+    stats = DemoStats()
+    scorer = BatchScorer(
+        collector,
+        batch_size=config.batch_size,
+        max_wait=config.batch_max_wait,
+        with_pesq=pipeline.measures_pesq,
+        exclusion_threshold=config.exclusion_threshold,
+        on_scored=stats.count_batch,
+    )
+    pool = WorkerPool(
+        collector,
+        pipeline,
+        scorer,
+        JobFactory(config),
+        stats,
+        workers=config.workers,
+        rate=config.rate,
+        queue_capacity=config.input_queue_capacity,
+    )
+    models_loaded = threading.Event()
+    checks = HealthChecks()
+    checks.add(
+        "disk", disk_space_check([tempfile.gettempdir()], min_free_bytes=_MIN_FREE_TMP_BYTES)
+    )
+    checks.add("models", models_loaded_check(models_loaded))
+
+    with _StopSignals() as stop:
+        try:
+            handle = serve(
+                config.host,
+                config.port,
+                registry=metrics.registry,
+                checks=checks,
+                grace_period=config.grace_period,
+            )
+        except OSError as error:
+            _log.error("vumeter demo cannot start its metrics server: %s", error)
+            return 1
+        started = time.monotonic()
+        try:
+            pipeline.warm_up()
+            models_loaded.set()
+            checks.mark_started()
+            collector.start()
+            pool.start()
+            _print_banner(out, config, handle, pipeline.measures_pesq)
+            _wait_for_end(stop, config.duration, stats)
+        finally:
+            _shut_down(handle, pool, collector, stop, config.grace_period)
+        _print_summary(out, stats, time.monotonic() - started, stop.reason)
+    return 0
+
+
+class _StopSignals:
+    """SIGTERM and SIGINT handlers that only note the signal; the main loop acts on it.
+
+    A handler runs between two bytecodes of the main thread, possibly while it holds a lock
+    (inside ``Event.wait`` for example), so it must not take locks itself: it sets plain
+    attributes, which the main thread polls. Handlers are installed only in the main thread
+    and the previous ones come back on exit.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.reason = "the duration ended"
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    @property
+    def requested(self) -> bool:
+        return self.count > 0
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.count == 0:
+            self.reason = f"{signal.Signals(signum).name} was received"
+        self.count += 1
+
+
+def _wait_for_end(stop: _StopSignals, duration: float, stats: DemoStats) -> None:
+    deadline = time.monotonic() + duration if duration > 0 else None
+    with _progress_bar() as bar:
+        shown = 0
+        while not stop.requested and (deadline is None or time.monotonic() < deadline):
+            time.sleep(_PROGRESS_INTERVAL_S)
+            processed, failed, excluded, median = stats.snapshot()
+            bar.update(processed - shown)
+            shown = processed
+            bar.set_postfix(
+                failed=failed,
+                excluded=excluded,
+                median_score="-" if median is None else f"{median:.2f}",
+                refresh=False,
+            )
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[tqdm[None]]:
+    # Only on a terminal: in a container log or a pipe the bar would be noise.
+    disable = not sys.stderr.isatty()
+    with (
+        logging_redirect_tqdm(),
+        tqdm(desc="vumeter demo", unit=" samples", disable=disable, file=sys.stderr) as bar,
+    ):
+        yield bar
+
+
+def _shut_down(
+    handle: ServerHandle,
+    pool: WorkerPool,
+    collector: MetricsCollector,
+    stop: _StopSignals,
+    grace_period: float,
+) -> None:
+    _log.info("shutting down (%s): readiness fails, workers drain", stop.reason)
+    grace_ends = time.monotonic() + grace_period
+    handle.begin_shutdown()
+    if not pool.stop(timeout=_DRAIN_TIMEOUT_S):
+        _log.warning("some demo workers were still busy after %.0f s", _DRAIN_TIMEOUT_S)
+    collector.close()
+    # Keep answering scrapes until the grace period is over, unless another signal came.
+    signals_seen = stop.count
+    while stop.count == signals_seen:
+        left = grace_ends - time.monotonic()
+        if left <= 0 or handle.wait(timeout=min(_PROGRESS_INTERVAL_S, left)):
+            break
+    handle.stop()
+
+
+def _print_banner(
+    out: TextIO, config: DemoConfig, handle: ServerHandle, measures_pesq: bool
+) -> None:
+    url = handle.url
+    until = f"for {config.duration:g} s" if config.duration > 0 else "until Ctrl-C or SIGTERM"
+    rate = "as fast as possible" if config.rate == 0 else f"{config.rate:g} samples/s"
+    lines = [
+        f"vumeter demo: {len(config.datasets)} datasets ({', '.join(config.datasets)}), "
+        f"{config.workers} workers, {rate}, {until}",
+        f"  measures:   SNR, STOI{', PESQ' if measures_pesq else ' (PESQ not installed)'}; "
+        f"TOPSIS batches of {config.batch_size}",
+        f"  metrics:    {url}/metrics",
+        f"  health:     {url}/livez, /readyz, /startupz",
+    ]
+    if config.push_gateway:
+        lines.append(
+            f"  pushing to: {config.push_gateway} every {config.push_interval:g} s (job={PUSH_JOB})"
+        )
+    if config.error_rate or config.quality_shift:
+        lines.append(
+            f"  injecting:  error rate {config.error_rate:g}, quality shift "
+            f"{config.quality_shift:+g}"
+        )
+    lines.append(f"  try:        curl -s {url}/metrics | grep '^audio_quality_score'")
+    lines.append("  dashboards: dashboards/, alerts: alerts/ (see docs/demo.md)")
+    print("\n".join(lines), file=out, flush=True)
+
+
+def _print_summary(out: TextIO, stats: DemoStats, elapsed: float, reason: str) -> None:
+    processed, failed, excluded, median = stats.snapshot()
+    median_text = "no batch scored" if median is None else f"last batch median score {median:.2f}"
+    print(
+        f"vumeter demo stopped after {elapsed:.1f} s ({reason}): {processed} samples "
+        f"processed, {failed} failed, {excluded} excluded for low quality; {median_text}",
+        file=out,
+        flush=True,
+    )

@@ -1,0 +1,174 @@
+"""``vumeter demo`` as a user runs it: a subprocess that serves metrics that pass
+``promtool check metrics``, stops cleanly at the end of its duration, on SIGTERM or Ctrl-C,
+and pushes to a real Pushgateway."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.audio.gateways import running_pushgateway
+from tests.support.binaries import free_port, require_binary
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Kept light for a shared 2-core machine: few, short clips.
+LIGHT_LOAD = ["--rate", "6", "--batch-size", "3", "--gpu-poll-interval", "0", "--seed", "3"]
+
+
+class Demo:
+    """A ``vumeter demo`` subprocess on a free loopback port."""
+
+    def __init__(self, *arguments: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vumeter.cli", "demo", "--port", str(self.port), *arguments],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait for /readyz to answer 200: served, warmed up, started."""
+        deadline = time.monotonic() + timeout
+        while self.status("/readyz") != 200:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                if self.process.poll() is None:
+                    self.process.kill()
+                out, err = self.process.communicate(timeout=10)
+                raise AssertionError(f"the demo did not become ready:\n{out}\n{err}")
+            time.sleep(0.1)
+
+    def status(self, path: str) -> int:
+        try:
+            with urllib.request.urlopen(f"{self.url}{path}", timeout=2) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            error.close()  # an unclosed error response leaks its socket
+            return error.code
+        except (urllib.error.URLError, ConnectionError):
+            return 0  # not listening (yet, or any more)
+
+    def scrape(self) -> str:
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as response:
+            return response.read().decode()
+
+    def total(self, name: str, **labels: str) -> float:
+        total = 0.0
+        for family in text_string_to_metric_families(self.scrape()):
+            for sample in family.samples:
+                if sample.name == name and labels.items() <= sample.labels.items():
+                    total += sample.value
+        return total
+
+    def wait_for(self, name: str, minimum: float, timeout: float = 30.0, **labels: str) -> None:
+        deadline = time.monotonic() + timeout
+        while (seen := self.total(name, **labels)) < minimum:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name}{labels} stayed at {seen}, expected >= {minimum}")
+            time.sleep(0.2)
+
+    def finish(self, timeout: float = 60.0) -> tuple[int, str, str]:
+        out, err = self.process.communicate(timeout=timeout)
+        return self.process.returncode, out, err
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate(timeout=10)
+
+
+@pytest.fixture
+def demos() -> Iterator[list[Demo]]:
+    started: list[Demo] = []
+    yield started
+    for demo in started:
+        demo.kill()
+
+
+def test_demo_serves_lint_free_metrics_and_exits_0_when_the_duration_ends(
+    demos: list[Demo],
+) -> None:
+    demo = Demo("--duration", "8", "--error-rate", "0.2", "--grace-period", "1", *LIGHT_LOAD)
+    demos.append(demo)
+    demo.wait_ready()
+    demo.wait_for("audio_samples_processed_total", 3, status="success", processor="measure")
+    demo.wait_for("audio_quality_score_count", 3)
+    demo.wait_for("audio_processing_errors_total", 1)
+    assert demo.total("audio_processing_active_workers", worker_type="pipeline") == 2.0
+    assert demo.total("audio_processing_duration_seconds_count", operation="enhance") >= 3
+    assert demo.total("audio_stoi_score_count") >= 3
+    assert demo.total("audio_pesq_score_count") >= 3
+    text = demo.scrape()
+    assert "process_cpu_seconds_total" in text  # the default registry's process collector
+    checked = subprocess.run(
+        [require_binary("promtool"), "check", "metrics"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    code, out, err = demo.finish()
+    assert code == 0, err
+    assert f"metrics:    {demo.url}/metrics" in out
+    assert "stopped after" in out
+    assert "(the duration ended)" in out
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_demo_drains_and_exits_0_on_a_signal(demos: list[Demo], signum: signal.Signals) -> None:
+    demo = Demo("--duration", "0", "--grace-period", "1.5", *LIGHT_LOAD)
+    demos.append(demo)
+    demo.wait_ready()
+    demo.wait_for("audio_samples_processed_total", 1, status="success", processor="measure")
+    demo.process.send_signal(signum)
+    # Readiness fails at once while /metrics still answers during the grace period.
+    deadline = time.monotonic() + 2.5
+    while (status := demo.status("/readyz")) == 200:
+        assert time.monotonic() < deadline, "readiness did not fail after the signal"
+        time.sleep(0.05)
+    assert status == 503
+    processed = demo.total("audio_samples_processed_total", processor="measure")
+    assert processed >= 1
+
+    code, out, err = demo.finish()
+    assert code == 0, err
+    assert f"({signum.name} was received)" in out
+    assert "Traceback" not in err
+
+
+def test_demo_pushes_to_a_pushgateway(demos: list[Demo]) -> None:
+    with running_pushgateway() as gateway:
+        demo = Demo(
+            "--duration", "4", "--grace-period", "0", "--push-gateway", gateway.url,
+            "--push-interval", "1", *LIGHT_LOAD,
+        )  # fmt: skip
+        demos.append(demo)
+        code, out, err = demo.finish()
+        assert code == 0, err
+        assert f"pushing to: {gateway.url} every 1 s (job=vumeter-demo)" in out
+        pushed = gateway.sample(
+            "audio_samples_processed_total",
+            job="vumeter-demo",
+            processor="measure",
+            status="success",
+        )
+        assert pushed is not None
+        assert pushed >= 1
+        assert gateway.sample("push_time_seconds", job="vumeter-demo") is not None
