@@ -69,8 +69,8 @@ lint-rust:
 	cargo clippy --workspace --all-targets -q -- -D warnings
 
 lint-python: $(STAMPS)/deps
-	$(VENV)/bin/ruff check python tests benches dashboards
-	$(VENV)/bin/ruff format --check python tests benches dashboards
+	$(VENV)/bin/ruff check python tests benches dashboards deploy
+	$(VENV)/bin/ruff format --check python tests benches dashboards deploy
 
 typecheck: build-dev
 	$(VENV)/bin/mypy

@@ -1,0 +1,226 @@
+"""The aiohttp application: ``/metrics`` plus Kubernetes-style health endpoints.
+
+=============  ===============================================================================
+``/livez``     Liveness: the process and its event loop answer. Never runs checks, so a
+               database outage marks pods unready instead of restarting all of them.
+``/readyz``    Readiness: started, not shutting down, every registered check passing.
+``/startupz``  Startup: :meth:`HealthChecks.mark_started` was called (slow model loading done).
+``/health``    The specification's name for liveness (same answer as ``/livez``).
+``/ready``     The specification's name for readiness (same answer as ``/readyz``).
+``/metrics``   The registry through vumeter's native renderer, negotiated by ``Accept`` and
+               ``Accept-Encoding``.
+``/``          This list, as JSON.
+=============  ===============================================================================
+
+Health bodies are JSON with ``status`` (``pass``/``fail``), ``timestamp``, ``version``,
+``message`` and ``checks`` (per check: status, message, duration, when, whether cached); the
+HTTP status is 200 when passing and 503 when not. Unknown paths get a JSON 404 and wrong methods
+a JSON 405 with ``Allow``. Use :func:`create_app` to mount this in an existing asyncio service;
+:func:`vumeter.server.serve` runs it in a background thread for synchronous workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aiohttp import web
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from vumeter import REGISTRY
+from vumeter.server.health import HealthChecks, HealthReport, iso_timestamp
+from vumeter.server.negotiation import encode_metrics
+
+__all__ = ["CHECKS_KEY", "ENDPOINTS", "create_app"]
+
+logger = logging.getLogger("vumeter.server")
+
+#: Path -> what it is for; served at ``/`` and checked against the deployment files by tests.
+ENDPOINTS: dict[str, str] = {
+    "/metrics": "Prometheus metrics (text or OpenMetrics by Accept, gzip by Accept-Encoding, "
+    "?name[]=metric to select)",
+    "/livez": "liveness: the process and its event loop answer",
+    "/readyz": "readiness: started, not shutting down, every check passing",
+    "/startupz": "startup: initialisation (model loading) finished",
+    "/health": "liveness, under the specification's name",
+    "/ready": "readiness, under the specification's name",
+}
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class _AppState:
+    def __init__(self, registry: Collector, version: str, render_threads: int) -> None:
+        self.registry = registry
+        self.version = version
+        self.started_at = time.monotonic()
+        self.render_threads = render_threads
+        self.executor: ThreadPoolExecutor | None = None
+
+
+#: The app's :class:`HealthChecks`, for handlers and for code that only holds the app.
+CHECKS_KEY = web.AppKey("vumeter_checks", HealthChecks)
+_STATE_KEY = web.AppKey("vumeter_state", _AppState)
+
+
+def default_version() -> str:
+    """``vumeter.__version__`` when the package defines it, else the installed distribution's."""
+    import vumeter
+
+    version = getattr(vumeter, "__version__", None)
+    if isinstance(version, str):
+        return version
+    try:
+        return importlib.metadata.version("vumeter")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def create_app(
+    registry: Collector = REGISTRY,
+    checks: HealthChecks | None = None,
+    *,
+    version: str | None = None,
+    render_threads: int = 2,
+) -> web.Application:
+    """Build the application serving ``registry`` and the health of ``checks``.
+
+    Without ``checks`` the app has no readiness checks and counts as started, so every probe
+    passes while the process runs. ``render_threads`` bounds how many scrapes render at once.
+    """
+    if not hasattr(registry, "collect"):
+        raise TypeError(
+            "registry must be a CollectorRegistry (or any object with collect()), "
+            f"got {type(registry).__name__}"
+        )
+    if checks is None:
+        checks = HealthChecks()
+        checks.mark_started()
+    elif not isinstance(checks, HealthChecks):
+        raise TypeError(f"checks must be a vumeter HealthChecks, got {type(checks).__name__}")
+    if type(render_threads) is not int or render_threads < 1:
+        raise ValueError(f"render_threads must be an int >= 1, got {render_threads!r}")
+
+    app = web.Application(middlewares=[_json_errors, _close_connections_when_draining])
+    app[CHECKS_KEY] = checks
+    app[_STATE_KEY] = _AppState(registry, version or default_version(), render_threads)
+    app.on_startup.append(_start_executor)
+    app.on_cleanup.append(_stop_executor)
+    app.router.add_get("/", _index)
+    app.router.add_get("/metrics", _metrics)
+    for path in ("/livez", "/health"):
+        app.router.add_get(path, _liveness)
+    for path in ("/readyz", "/ready"):
+        app.router.add_get(path, _readiness)
+    app.router.add_get("/startupz", _startup)
+    return app
+
+
+async def _start_executor(app: web.Application) -> None:
+    state = app[_STATE_KEY]
+    state.executor = ThreadPoolExecutor(state.render_threads, thread_name_prefix="vumeter-render")
+
+
+async def _stop_executor(app: web.Application) -> None:
+    state = app[_STATE_KEY]
+    if state.executor is not None:
+        state.executor.shutdown(wait=False, cancel_futures=True)
+        state.executor = None
+
+
+def _health_body(
+    request: web.Request, ok: bool, message: str, checks: dict[str, Any]
+) -> web.Response:
+    state = request.app[_STATE_KEY]
+    body = {
+        "status": "pass" if ok else "fail",
+        "timestamp": iso_timestamp(time.time()),
+        "version": state.version,
+        "message": message,
+        "checks": checks,
+    }
+    return web.json_response(body, status=200 if ok else 503, headers=_NO_STORE)
+
+
+async def _liveness(request: web.Request) -> web.Response:
+    uptime = time.monotonic() - request.app[_STATE_KEY].started_at
+    return _health_body(request, True, f"alive for {uptime:.0f} s", {})
+
+
+async def _readiness(request: web.Request) -> web.Response:
+    report: HealthReport = await request.app[CHECKS_KEY].readiness()
+    results = {result.name: result.to_json() for result in report.results}
+    return _health_body(request, report.ok, report.message, results)
+
+
+async def _startup(request: web.Request) -> web.Response:
+    started = request.app[CHECKS_KEY].started
+    return _health_body(
+        request, started, "startup complete" if started else "startup in progress", {}
+    )
+
+
+async def _index(request: web.Request) -> web.Response:
+    body = {
+        "service": "vumeter",
+        "version": request.app[_STATE_KEY].version,
+        "endpoints": ENDPOINTS,
+    }
+    return web.json_response(body)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    state = request.app[_STATE_KEY]
+    names = request.query.getall("name[]", [])
+    if names and not isinstance(state.registry, CollectorRegistry):
+        raise web.HTTPBadRequest(text="name[] needs the served registry to be a CollectorRegistry")
+    encoded = await asyncio.get_running_loop().run_in_executor(
+        state.executor,
+        encode_metrics,
+        state.registry,
+        request.headers.get("Accept"),
+        request.headers.get("Accept-Encoding"),
+        names,
+    )
+    headers = {"Content-Type": encoded.content_type, "Vary": "Accept, Accept-Encoding"}
+    if encoded.content_encoding is not None:
+        headers["Content-Encoding"] = encoded.content_encoding
+    return web.Response(body=encoded.body, headers=headers)
+
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """404 and 405 as JSON (keeping ``Allow``); unexpected errors as a logged JSON 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status not in (404, 405):
+            raise
+        body: dict[str, Any] = {"status": "error", "error": error.reason, "path": request.path}
+        if error.status == 404:
+            body["endpoints"] = sorted(ENDPOINTS)
+        headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
+        return web.json_response(body, status=error.status, headers=headers)
+    except Exception as error:
+        logger.exception("unhandled error serving %s %s", request.method, request.path)
+        body = {"status": "error", "error": f"{type(error).__name__}: {error}"}
+        return web.json_response(body, status=500)
+
+
+@web.middleware
+async def _close_connections_when_draining(
+    request: web.Request, handler: _Handler
+) -> web.StreamResponse:
+    """While shutting down, ask keep-alive clients to reconnect (to another replica)."""
+    response = await handler(request)
+    if request.app[CHECKS_KEY].shutting_down:
+        response.force_close()
+    return response
