@@ -9,7 +9,7 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 from prometheus_client.samples import Exemplar
 
 from vumeter import _native
-from vumeter._family import ChildMixin, FamilyMixin
+from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, validate_labelnames
 from vumeter._timing import ExceptionCounter
 
@@ -38,6 +38,8 @@ class Counter(_CounterMethods, FamilyMixin, _native.CounterFamily):
     Increments are lock-free atomic adds on a per-thread shard. ``max_label_sets``
     caps the number of label sets (see :mod:`vumeter.cardinality`).
     """
+
+    __slots__ = FAMILY_SLOTS
 
     def __new__(
         cls,

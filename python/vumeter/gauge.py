@@ -8,7 +8,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from vumeter import _native
-from vumeter._family import ChildMixin, FamilyMixin
+from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, validate_labelnames
 from vumeter._timing import InprogressTracker, Timer
 
@@ -55,6 +55,8 @@ class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
     Unlike counters and histograms a gauge is one atomic cell, not per-thread shards:
     ``set`` must win over every earlier ``inc`` from any thread.
     """
+
+    __slots__ = FAMILY_SLOTS
 
     def __new__(
         cls,

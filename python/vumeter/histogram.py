@@ -10,7 +10,7 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 from prometheus_client.samples import Exemplar
 
 from vumeter import _native
-from vumeter._family import ChildMixin, FamilyMixin, go_float
+from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin, go_float
 from vumeter._naming import build_full_name, prepare_buckets, validate_labelnames
 from vumeter._timing import Timer
 
@@ -60,6 +60,8 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
 
     ``observe_many(array)`` buckets a whole numpy array with the GIL released.
     """
+
+    __slots__ = FAMILY_SLOTS
 
     DEFAULT_BUCKETS = DEFAULT_BUCKETS
 

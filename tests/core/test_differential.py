@@ -2,9 +2,10 @@
 prometheus_client must print the same exposition, sample for sample, in both formats.
 
 Only wall-clock values differ legitimately (``_created`` timestamps and exemplar
-timestamps); they are masked before comparing. Bulk observations use dyadic values
-(multiples of 1/64), whose float sums are exact in any order, because ``observe_many``
-adds a batch's values in a different order than a Python loop does.
+timestamps); they are masked before comparing. ``observe_many`` adds a batch's values in
+another order than a Python loop does, so bulk observations go to their own histogram
+and use small dyadic values (multiples of 1/64): every partial sum is then exact and the
+order cannot change ``_sum``.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Metrics:
     plain_counter: Any
     gauge: Any
     histogram: Any
+    batch_histogram: Any
     plain_histogram: Any
 
 
@@ -90,6 +92,7 @@ def build(lib: Any, buckets: tuple[float, ...]) -> Metrics:
             buckets=buckets,
             unit="seconds",
         ),
+        lib.Histogram("batch", "Batches", ["op"], registry=registry, buckets=buckets),
         lib.Histogram("score", "Score", registry=registry, buckets=buckets),
     )
 
@@ -110,7 +113,7 @@ def apply(metrics: Metrics, operation: tuple[Any, ...], bulk: bool) -> None:
         metrics.histogram.labels(*labels).observe(value, exemplar=exemplar)
     elif kind == "observe_many":
         _, labels, values = operation
-        child = metrics.histogram.labels(*labels)
+        child = metrics.batch_histogram.labels(labels[0])
         if bulk:
             child.observe_many(np.array(values, dtype=np.float64))
         else:
