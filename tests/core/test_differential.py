@@ -179,3 +179,19 @@ def test_created_series_can_be_disabled(operations: list[tuple[Any, ...]]) -> No
         assert b"_created" not in vumeter.generate_openmetrics(ours.registry)
     finally:
         prometheus_client.enable_created_metrics()
+
+
+@settings(max_examples=500, deadline=None)
+@given(values=st.lists(st.floats(width=64) | st.floats(min_value=1e5, max_value=1e17), min_size=1))
+def test_float_formatting_matches_prometheus_client(values: list[float]) -> None:
+    """Every value prints as prometheus_client prints it (Python repr, Go exponents;
+    shortest-digit ties round half to even)."""
+    ours_registry, theirs_registry = CollectorRegistry(), CollectorRegistry()
+    ours = vumeter.Gauge("value", "V", ["i"], registry=ours_registry)
+    theirs = prometheus_client.Gauge("value", "V", ["i"], registry=theirs_registry)
+    for i, value in enumerate(values):
+        ours.labels(str(i)).set(value)
+        theirs.labels(str(i)).set(value)
+    assert vumeter.generate_latest(ours_registry) == prometheus_client.generate_latest(
+        theirs_registry
+    )

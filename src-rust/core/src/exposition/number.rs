@@ -79,11 +79,26 @@ pub fn write_go_float(out: &mut String, value: f64) {
 
 /// The shortest round-trip decimal digits of a finite non-negative `value` and the
 /// decimal exponent of the first digit (`1.5e3` -> ("15", 3)).
+///
+/// Rust's `{:e}` finds how many digits are needed, but when two candidates of that
+/// length are equally close to the value it may pick the upper one (549755813888.90625
+/// prints as ...9063) where Python rounds half to even (...9062). Re-formatting exactly
+/// at that length with `{:.N$e}` rounds half to even; that candidate is used when it
+/// still reads back as the same double (next to a power of two only one may).
 fn shortest_digits(value: f64) -> (String, i32) {
-    // Rust's `{:e}` prints the shortest representation that round-trips, like Python.
-    let formatted = format!("{value:e}");
-    let (mantissa, exponent) = formatted.split_once('e').unwrap_or((&formatted, "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let shortest = format!("{value:e}");
+    let (digits, _) = split_exponent(&shortest);
+    let even = format!("{value:.*e}", digits.len() - 1);
+    if even.parse::<f64>() == Ok(value) {
+        split_exponent(&even)
+    } else {
+        split_exponent(&shortest)
+    }
+}
+
+fn split_exponent(formatted: &str) -> (String, i32) {
+    let (mantissa, exponent) = formatted.split_once('e').unwrap_or((formatted, "0"));
+    let digits = mantissa.chars().filter(char::is_ascii_digit).collect();
     (digits, exponent.parse().unwrap_or(0))
 }
 
@@ -122,6 +137,12 @@ mod tests {
             (1e100, "1e+100"),
             (5e-324, "5e-324"),
             (1_764_331_234.567_8, "1764331234.5678"),
+            // A tie between two shortest candidates: Python rounds half to even.
+            (549_755_813_888.906_25, "549755813888.9062"),
+            // 2^-24: the even candidate ...062 would read back as another double.
+            (5.960_464_477_539_063e-8, "5.960464477539063e-08"),
+            (0.5, "0.5"),
+            (9.5, "9.5"),
         ];
         for (v, want) in cases {
             assert_eq!(repr(v), want, "repr of {v:e}");
