@@ -1,7 +1,7 @@
 //! Exemplar label dicts from Python.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -49,9 +49,23 @@ struct ExemplarSource {
     extract: Py<PyAny>,
 }
 
-/// Off by default; then the hot path pays one relaxed load.
-static SOURCE_ENABLED: AtomicBool = AtomicBool::new(false);
-static SOURCE: Mutex<Option<Arc<ExemplarSource>>> = Mutex::new(None);
+impl ExemplarSource {
+    fn same_as(
+        &self,
+        var: &Bound<'_, PyAny>,
+        key: &Bound<'_, PyAny>,
+        extract: &Bound<'_, PyAny>,
+    ) -> bool {
+        self.var.is(var) && self.key.is(key) && self.extract.is(extract)
+    }
+}
+
+/// The active source, or null when automatic exemplars are off: the hot path pays one
+/// atomic load and takes no lock. Sources are leaked on purpose, so a reader never
+/// sees one freed under it; they are set once at start-up in practice, and setting the
+/// same objects again reuses the last one, so toggling does not grow memory.
+static ACTIVE: AtomicPtr<ExemplarSource> = AtomicPtr::new(std::ptr::null_mut());
+static LAST_LEAKED: Mutex<Option<&'static ExemplarSource>> = Mutex::new(None);
 
 /// Turns automatic exemplars on (`var`, `key`, `extract` given) or off (all None).
 #[pyfunction]
@@ -61,25 +75,12 @@ pub fn set_exemplar_source(
     key: Option<Bound<'_, PyAny>>,
     extract: Option<Bound<'_, PyAny>>,
 ) -> PyResult<()> {
-    let source = match (var, key, extract) {
-        (Some(var), Some(key), Some(extract)) => {
-            // SAFETY: a type check on a valid object pointer.
-            if unsafe { pyo3::ffi::PyContextVar_CheckExact(var.as_ptr()) } == 0 {
-                return Err(type_error(format!(
-                    "var must be a contextvars.ContextVar, got {}",
-                    var.get_type().name()?
-                )));
-            }
-            if !extract.is_callable() {
-                return Err(type_error("extract must be callable".to_string()));
-            }
-            Some(Arc::new(ExemplarSource {
-                var: var.unbind(),
-                key: key.unbind(),
-                extract: extract.unbind(),
-            }))
+    let (var, key, extract) = match (var, key, extract) {
+        (Some(var), Some(key), Some(extract)) => (var, key, extract),
+        (None, None, None) => {
+            ACTIVE.store(std::ptr::null_mut(), Ordering::Release);
+            return Ok(());
         }
-        (None, None, None) => None,
         _ => {
             return Err(type_error(
                 "set_exemplar_source takes var, key and extract together, or three Nones"
@@ -87,9 +88,27 @@ pub fn set_exemplar_source(
             ))
         }
     };
-    let enabled = source.is_some();
-    *SOURCE.lock().unwrap_or_else(PoisonError::into_inner) = source;
-    SOURCE_ENABLED.store(enabled, Ordering::Release);
+    // SAFETY: a type check on a valid object pointer.
+    if unsafe { pyo3::ffi::PyContextVar_CheckExact(var.as_ptr()) } == 0 {
+        return Err(type_error(format!(
+            "var must be a contextvars.ContextVar, got {}",
+            var.get_type().name()?
+        )));
+    }
+    if !extract.is_callable() {
+        return Err(type_error("extract must be callable".to_string()));
+    }
+    let mut last = LAST_LEAKED.lock().unwrap_or_else(PoisonError::into_inner);
+    let source: &'static ExemplarSource = match *last {
+        Some(previous) if previous.same_as(&var, &key, &extract) => previous,
+        _ => Box::leak(Box::new(ExemplarSource {
+            var: var.unbind(),
+            key: key.unbind(),
+            extract: extract.unbind(),
+        })),
+    };
+    *last = Some(source);
+    ACTIVE.store(std::ptr::from_ref(source).cast_mut(), Ordering::Release);
     Ok(())
 }
 
@@ -97,21 +116,16 @@ pub fn set_exemplar_source(
 /// active and sampled.
 #[inline]
 pub(crate) fn automatic(py: Python<'_>) -> PyResult<Option<Vec<(String, String)>>> {
-    if !SOURCE_ENABLED.load(Ordering::Relaxed) {
+    let active = ACTIVE.load(Ordering::Acquire);
+    if active.is_null() {
         return Ok(None);
     }
-    lookup(py)
+    // SAFETY: non-null pointers in ACTIVE come from Box::leak and are never freed.
+    lookup(py, unsafe { &*active })
 }
 
 #[cold]
-fn lookup(py: Python<'_>) -> PyResult<Option<Vec<(String, String)>>> {
-    let Some(source) = SOURCE
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-    else {
-        return Ok(None);
-    };
+fn lookup(py: Python<'_>, source: &ExemplarSource) -> PyResult<Option<Vec<(String, String)>>> {
     let mut context: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
     // SAFETY: `var` is a ContextVar (checked in set_exemplar_source); with a NULL
     // default, PyContextVar_Get stores a new reference or NULL in `context`.
@@ -126,11 +140,13 @@ fn lookup(py: Python<'_>) -> PyResult<Option<Vec<(String, String)>>> {
     }
     // SAFETY: a new, non-null reference returned by PyContextVar_Get.
     let context = unsafe { Bound::from_owned_ptr(py, context) };
-    let span = match context.cast::<PyDict>() {
-        Ok(mapping) => mapping.get_item(source.key.bind(py))?,
-        Err(_) => return Ok(None),
+    let Ok(mapping) = context.cast::<PyDict>() else {
+        return Ok(None);
     };
-    let Some(span) = span else {
+    if mapping.is_empty() {
+        return Ok(None);
+    }
+    let Some(span) = mapping.get_item(source.key.bind(py))? else {
         return Ok(None);
     };
     let labels = source.extract.bind(py).call1((span,))?;
