@@ -20,11 +20,18 @@ SERVICES: dict[str, dict[str, Any]] = STACK["services"]
 GRAFANA_PROVISIONING = DEPLOY / "grafana" / "provisioning"
 
 
+# Host paths outside the repository, provided by the Docker host itself.
+DOCKER_HOST_PATHS = {"/var/lib/docker/containers"}
+
+
 def mounts(service: str) -> dict[PurePosixPath, Path]:
-    """Container path -> host path of the service's bind mounts (named volumes left out)."""
+    """Container path -> host path of the service's repository bind mounts (named volumes
+    and Docker-host paths left out)."""
     found = {}
     for volume in SERVICES[service].get("volumes", []):
         source, target, *_ = volume.split(":")
+        if source in DOCKER_HOST_PATHS:
+            continue
         if source.startswith((".", "/")):
             found[PurePosixPath(target)] = (COMPOSE.parent / source).resolve()
         else:
@@ -59,7 +66,30 @@ def seconds(duration: str) -> float:
 
 
 def test_the_stack_has_every_service_the_configs_name() -> None:
-    assert set(SERVICES) == {"worker", "prometheus", "alertmanager", "pushgateway", "grafana"}
+    assert set(SERVICES) == {
+        "worker",
+        "prometheus",
+        "alertmanager",
+        "pushgateway",
+        "grafana",
+        "loki",
+        "tempo",
+        "otel-collector",
+    }
+
+
+def test_logs_and_traces_reach_the_collector() -> None:
+    worker = SERVICES["worker"]
+    args = parse_vumeter_args([str(a) for a in worker["command"]])
+    assert args.log_format == "json"
+    endpoint = worker["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    match = re.fullmatch(r"http://([\w-]+):(\d+)", endpoint)
+    assert match, endpoint
+    assert int(match.group(2)) in container_ports(match.group(1))
+    assert host_path("loki", "/etc/loki/loki.yaml") == DEPLOY / "loki" / "loki.yaml"
+    assert host_path("tempo", "/etc/tempo/tempo.yaml") == DEPLOY / "tempo" / "tempo.yaml"
+    collector_config = host_path("otel-collector", "/etc/otelcol/config.yaml")
+    assert collector_config == DEPLOY / "otel-collector" / "config.yaml"
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))

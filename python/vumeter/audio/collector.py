@@ -8,6 +8,10 @@ Optionally it runs a ``GPUMonitor`` and a ``MetricsPusher`` in the background
 
 Every method validates all of its input before recording anything, and nothing here ever
 waits on the network or on NVML: those live in the background threads.
+
+With tracing set up (``vumeter.tracing.setup_tracing()``), ``track_sample`` opens a sample's
+``process_audio`` span and ``track_operation`` a span per operation beneath it; see
+docs/tracing.md.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Final, Self
 
@@ -22,7 +27,7 @@ import numpy.typing as npt
 
 from vumeter.audio.catalog import AudioProcessingMetrics, default_metrics
 from vumeter.audio.severity import SEVERITIES, SeverityClassifier, default_severity
-from vumeter.audio.tracking import OperationSeries, TrackedOperation
+from vumeter.audio.tracking import OperationSeries, TrackedOperation, TrackedSample
 from vumeter.audio.validation import (
     Integer,
     Number,
@@ -160,6 +165,27 @@ class MetricsCollector:
         if series is None:
             series = self._new_series(operation, dataset)
         return TrackedOperation(series, sample_id)
+
+    def track_sample(
+        self, sample_id: str, dataset: str, *, parent: object | None = None
+    ) -> TrackedSample:
+        """The scope of all the work on one sample: ``with`` or ``async with``.
+
+        Log records inside carry ``sample_id`` and ``dataset``. With tracing set up, a
+        ``process_audio`` span (attributes ``sample.id``, ``dataset.name``) is current
+        inside, so every ``track_operation`` in the block is a child span of it; ``parent``
+        continues a trace started elsewhere: a context from
+        ``vumeter.tracing.extract_from_message(message)`` or ``extract(headers)``, or the
+        W3C headers themselves (a mapping with ``traceparent``).
+        """
+        sample_id = label_value("sample_id", sample_id)
+        if parent is not None and not isinstance(parent, Mapping):
+            # An OpenTelemetry Context is a Mapping too.
+            raise TypeError(
+                "parent must be an OpenTelemetry Context or a mapping of W3C trace headers, "
+                f"got {type(parent).__name__}"
+            )
+        return TrackedSample(sample_id, label_value("dataset", dataset), parent)
 
     def _new_series(self, operation: object, dataset: object) -> OperationSeries:
         operation = label_value("operation", operation)

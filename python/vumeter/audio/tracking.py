@@ -16,6 +16,13 @@ is counted with ``status="error"``, the error is recorded in
 observed, so fast failures do not drag the latency percentiles down. ``BaseException``s
 that are not errors of the operation (``KeyboardInterrupt``, ``SystemExit``,
 ``asyncio.CancelledError``) are not counted at all.
+
+Tracing (issue 6): when a span source is installed (``vumeter.tracing.setup_tracing()`` or
+``enable_operation_spans()`` call :func:`set_span_source`), each operation runs in a span of
+its own, named after the operation, and :class:`TrackedSample` opens the ``process_audio``
+span of a whole sample that the operations nest under. The metrics are recorded while the
+operation's span is still current, so they carry its trace id as an exemplar. Without a span
+source the only cost is one global lookup per enter and one slot check per exit.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from collections.abc import Awaitable, Callable
 from time import perf_counter
 from types import TracebackType
 from typing import Any, Final, ParamSpec, Protocol, Self, TypeVar, cast
+
+from vumeter.logs.context import SampleBinding, bind_sample, unbind_sample
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -41,6 +50,44 @@ class _Observe(Protocol):
 
 class _Increment(Protocol):
     def __call__(self) -> object: ...
+
+
+class ActiveSpan(Protocol):
+    """A started span; ``finish`` records the outcome, ends it and restores the context."""
+
+    def finish(self, error: BaseException | None, /) -> None: ...
+
+
+class SpanSource(Protocol):
+    """Opens the spans of tracked operations and samples (``vumeter.tracing`` has the
+    OpenTelemetry implementation). Neither method may raise: tracing must never break
+    the work it observes."""
+
+    def operation(self, operation: str, dataset: str, sample_id: str | None, /) -> ActiveSpan:
+        """Start the span of one operation, as the current span."""
+        ...
+
+    def sample(self, sample_id: str, dataset: str, parent: object | None, /) -> ActiveSpan:
+        """Start the span of a whole sample, as the current span, continuing ``parent`` (a
+        context or carrier from ``vumeter.tracing.propagation``) when given."""
+        ...
+
+
+# Read on every enter; replaced whole by set_span_source, so no lock is needed.
+_span_source: SpanSource | None = None
+
+
+def set_span_source(source: SpanSource | None) -> SpanSource | None:
+    """Install ``source`` for every collector in the process (``None``: no spans); returns
+    the previous one. Operations already running finish with the source they started with."""
+    global _span_source
+    previous, _span_source = _span_source, source
+    return previous
+
+
+def span_source() -> SpanSource | None:
+    """The installed span source, if any."""
+    return _span_source
 
 
 class FailureRecorder(Protocol):
@@ -72,15 +119,17 @@ class OperationSeries:
 class TrackedOperation:
     """Times one operation on one sample; see the module docstring for what is recorded.
 
-    ``sample_id`` travels with the operation (it appears in error logs, and tracing will
-    attach it to spans). After the block, ``elapsed`` holds its duration in seconds.
+    ``sample_id`` travels with the operation (it appears in error logs and, with tracing
+    on, as the span's ``sample.id``). After the block, ``elapsed`` holds its duration in
+    seconds.
     """
 
-    __slots__ = ("_series", "_started", "elapsed", "sample_id")
+    __slots__ = ("_series", "_span", "_started", "elapsed", "sample_id")
 
     def __init__(self, series: OperationSeries, sample_id: str | None = None) -> None:
         self._series = series
         self._started: float = _IDLE
+        self._span: ActiveSpan | None = None
         self.sample_id = sample_id
         self.elapsed: float | None = None
 
@@ -103,6 +152,11 @@ class TrackedOperation:
             raise RuntimeError(
                 f"{self!r} is already running; call track_operation() once per operation"
             )
+        source = _span_source
+        if source is not None:
+            # Before the clock starts: opening the span is not part of the operation.
+            series = self._series
+            self._span = source.operation(series.operation, series.dataset, self.sample_id)
         self._started = perf_counter()
         return self
 
@@ -116,12 +170,19 @@ class TrackedOperation:
         self._started = _IDLE
         self.elapsed = elapsed
         series = self._series
-        if exc is None:
-            series.observe(elapsed)
-            series.count_success()
-        elif isinstance(exc, Exception):
-            series.count_error()
-            series.record(series.dataset, exc, self.sample_id)
+        try:
+            # Recorded while the operation's span is current: the exemplar names it.
+            if exc is None:
+                series.observe(elapsed)
+                series.count_success()
+            elif isinstance(exc, Exception):
+                series.count_error()
+                series.record(series.dataset, exc, self.sample_id)
+        finally:
+            span = self._span
+            if span is not None:
+                self._span = None
+                span.finish(exc)
 
     async def __aenter__(self) -> Self:
         return self.__enter__()
@@ -160,3 +221,59 @@ class TrackedOperation:
                 return func(*args, **kwargs)
 
         return track
+
+
+class TrackedSample:
+    """The scope of one sample's work: what ``MetricsCollector.track_sample`` returns.
+
+    A context manager and an async context manager. Inside it, log records carry
+    ``sample_id`` and ``dataset`` (:mod:`vumeter.logs.context`), and, with a span source
+    installed, a ``process_audio`` span is current, so the operations tracked inside become
+    its children. An ``Exception`` leaving the block marks that span as failed; nothing is
+    counted here (the operations count themselves).
+    """
+
+    __slots__ = ("_binding", "_span", "dataset", "parent", "sample_id")
+
+    def __init__(self, sample_id: str, dataset: str, parent: object | None = None) -> None:
+        self.sample_id = sample_id
+        self.dataset = dataset
+        self.parent = parent
+        self._binding: SampleBinding | None = None
+        self._span: ActiveSpan | None = None
+
+    def __repr__(self) -> str:
+        return f"TrackedSample(sample_id={self.sample_id!r}, dataset={self.dataset!r})"
+
+    def __enter__(self) -> Self:
+        if self._binding is not None:
+            raise RuntimeError(f"{self!r} is already running; call track_sample() once per use")
+        source = _span_source
+        if source is not None:
+            self._span = source.sample(self.sample_id, self.dataset, self.parent)
+        self._binding = bind_sample(self.sample_id, self.dataset)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        binding, self._binding = self._binding, None
+        if binding is not None:
+            unbind_sample(binding)
+        span, self._span = self._span, None
+        if span is not None:
+            span.finish(exc)
+
+    async def __aenter__(self) -> Self:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, traceback)

@@ -106,7 +106,9 @@ def create_app(
     if type(render_threads) is not int or render_threads < 1:
         raise ValueError(f"render_threads must be an int >= 1, got {render_threads!r}")
 
-    app = web.Application(middlewares=[_json_errors, _close_connections_when_draining])
+    app = web.Application(
+        middlewares=[*_tracing_middlewares(), _json_errors, _close_connections_when_draining]
+    )
     app[CHECKS_KEY] = checks
     app[_STATE_KEY] = _AppState(registry, version or default_version(), render_threads)
     app.on_startup.append(_start_executor)
@@ -119,6 +121,16 @@ def create_app(
         app.router.add_get(path, _readiness)
     app.router.add_get("/startupz", _startup)
     return app
+
+
+def _tracing_middlewares() -> list[Any]:
+    """The trace-continuing middleware, first so it sees the final status; none when the
+    tracing extra (OpenTelemetry) is not installed."""
+    try:
+        from vumeter.tracing.aiohttp import tracing_middleware
+    except ImportError:
+        return []
+    return [tracing_middleware]
 
 
 async def _start_executor(app: web.Application) -> None:
