@@ -68,3 +68,8 @@ class Counter(_CounterMethods, FamilyMixin, _native.CounterFamily):
             metric.add_sample(self._name + "_total", labels, value, None, example)
             if created:
                 metric.add_sample(self._name + "_created", labels, created_at)
+
+
+# Vectorcall fast paths for inc() (see src-rust/bindings/src/fastcall.rs).
+_native.install_fast_paths(Counter)
+_native.install_fast_paths(CounterChild)

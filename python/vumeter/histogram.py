@@ -104,3 +104,8 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
                 metric.add_sample(self._name + "_sum", labels, total)
             if created:
                 metric.add_sample(self._name + "_created", labels, created_at)
+
+
+# Vectorcall fast paths for observe() (see src-rust/bindings/src/fastcall.rs).
+_native.install_fast_paths(Histogram)
+_native.install_fast_paths(HistogramChild)

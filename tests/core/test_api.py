@@ -231,3 +231,48 @@ def test_default_registry_is_prometheus_clients() -> None:
         assert prometheus_client.REGISTRY.get_sample_value(name) == 1.0
     finally:
         prometheus_client.REGISTRY.unregister(c)
+
+
+def test_every_call_shape_records_the_same(registry: CollectorRegistry) -> None:
+    """inc()/observe() take a vectorcall fast path for plain floats and ints and the
+    general path for everything else; both must record the same."""
+    import numpy as np
+
+    c = Counter("shapes", "S", registry=registry)
+    for call in (
+        lambda: c.inc(),
+        lambda: c.inc(2),
+        lambda: c.inc(2.5),
+        lambda: c.inc(True),
+        lambda: c.inc(np.float64(0.5)),
+        lambda: c.inc(amount=3),
+        lambda: c.inc(1, {"trace_id": "a"}),
+        lambda: c.inc(1, exemplar=None),
+    ):
+        call()
+    assert registry.get_sample_value("shapes_total") == 1 + 2 + 2.5 + 1 + 0.5 + 3 + 1 + 1
+    h = Histogram("shaped", "S", ["k"], registry=registry, buckets=[1])
+    child = h.labels("x")
+    for value in (0.5, 1, np.float32(0.25), 7):
+        child.observe(value)
+    child.observe(amount=2.0)
+    assert registry.get_sample_value("shaped_count", {"k": "x"}) == 5.0
+    assert registry.get_sample_value("shaped_sum", {"k": "x"}) == 10.75
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        child.observe()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="positional arguments"):
+        c.inc(1, None, 3)  # type: ignore[call-arg]
+    with pytest.raises(OverflowError):
+        c.inc(10**400)
+    with pytest.raises(TypeError):
+        c.inc("1")  # type: ignore[arg-type]
+
+
+def test_user_subclasses_keep_working(registry: CollectorRegistry) -> None:
+    class Requests(Counter):
+        __slots__ = ()
+
+    r = Requests("sub", "S", registry=registry)
+    r.inc(4)
+    assert isinstance(r, Counter)
+    assert registry.get_sample_value("sub_total") == 4.0

@@ -70,7 +70,7 @@ impl CounterFamily {
     }
 
     #[pyo3(signature = (amount=1.0, exemplar=None))]
-    fn inc(
+    pub(crate) fn inc(
         &self,
         py: Python<'_>,
         amount: f64,
@@ -123,7 +123,7 @@ impl CounterChild {
     }
 
     #[pyo3(signature = (amount=1.0, exemplar=None))]
-    fn inc(
+    pub(crate) fn inc(
         &self,
         py: Python<'_>,
         amount: f64,

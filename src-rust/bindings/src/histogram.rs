@@ -79,7 +79,7 @@ impl HistogramFamily {
     }
 
     #[pyo3(signature = (amount, exemplar=None))]
-    fn observe(
+    pub(crate) fn observe(
         &self,
         py: Python<'_>,
         amount: f64,
@@ -141,7 +141,7 @@ impl HistogramChild {
     }
 
     #[pyo3(signature = (amount, exemplar=None))]
-    fn observe(
+    pub(crate) fn observe(
         &self,
         py: Python<'_>,
         amount: f64,

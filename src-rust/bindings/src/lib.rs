@@ -8,6 +8,7 @@ mod arrays;
 mod counter;
 mod errors;
 mod exemplars;
+mod fastcall;
 mod gauge;
 mod histogram;
 mod labels;
@@ -23,6 +24,8 @@ mod _native {
     use crate::errors::CardinalityLimitExceeded;
     #[pymodule_export]
     use crate::exemplars::set_exemplar_source;
+    #[pymodule_export]
+    use crate::fastcall::install_fast_paths;
     #[pymodule_export]
     use crate::gauge::{GaugeChild, GaugeFamily};
     #[pymodule_export]
