@@ -132,7 +132,7 @@ impl BucketLayout {
     ///
     /// Works block by block on values converted to f64 in a stack buffer:
     /// - up to `MAX_COUNTED_BOUNDS` finite bounds (the common case, linear or not): for
-    ///   each bound, how many values of the block lie at or below it. These are
+    ///   each bound (four per pass), how many values of the block lie at or below it. These are
     ///   compare-and-count loops the compiler turns into SIMD, with no per-value
     ///   memory scatter at all, so they beat any per-value index computation here.
     /// - longer linear layouts: the O(1) arithmetic index with an exact correction.
@@ -191,8 +191,19 @@ impl BucketLayout {
                 *sum += block_sum;
             }
             if counted {
-                for (cumulative, &bound) in tables.iter_mut().zip(&self.bounds[..buckets - 1]) {
-                    *cumulative += x.iter().map(|&v| u64::from(v <= bound)).sum::<u64>();
+                // Four bounds per pass over the block: one load of each value serves four
+                // comparisons. A short last group is padded with +Inf and its extra
+                // counts dropped.
+                for (group, cumulative) in self.bounds[..buckets - 1]
+                    .chunks(4)
+                    .zip(tables[..buckets - 1].chunks_mut(4))
+                {
+                    let mut four = [f64::INFINITY; 4];
+                    four[..group.len()].copy_from_slice(group);
+                    let counts = count_at_or_below(x, four);
+                    for (total, count) in cumulative.iter_mut().zip(counts) {
+                        *total += count;
+                    }
                 }
                 tables[buckets - 1] += x.len() as u64;
                 continue;
@@ -267,6 +278,19 @@ impl BucketLayout {
         let bucket = estimate - usize::from(value <= self.padded[estimate]);
         bucket + usize::from(value > self.padded[bucket + 1])
     }
+}
+
+/// How many of `x` are at or below each of four bounds.
+#[inline(always)]
+fn count_at_or_below(x: &[f64], bounds: [f64; 4]) -> [u64; 4] {
+    let mut counts = [0u64; 4];
+    for &v in x {
+        counts[0] += u64::from(v <= bounds[0]);
+        counts[1] += u64::from(v <= bounds[1]);
+        counts[2] += u64::from(v <= bounds[2]);
+        counts[3] += u64::from(v <= bounds[3]);
+    }
+    counts
 }
 
 /// Element types `observe_many` accepts: f64 is used in place, f32 is widened into a
