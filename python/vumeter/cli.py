@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import os
 import re
 import sys
@@ -22,7 +21,12 @@ from collections.abc import Sequence
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-from vumeter.demo.config import DEFAULT_DATASETS, LOG_LEVELS, DemoConfig  # noqa: E402
+from vumeter.demo.config import (  # noqa: E402
+    DEFAULT_DATASETS,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    DemoConfig,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -124,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     outputs.add_argument(
         "--log-level", choices=LOG_LEVELS, default=defaults.log_level, help="logging verbosity"
     )
+    outputs.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=defaults.log_format,
+        help="log lines on standard error: text for people, json (one object per line, with "
+        "trace_id, span_id, sample_id, dataset, worker) for log collectors",
+    )
     return parser
 
 
@@ -147,6 +158,7 @@ def _demo_config(args: argparse.Namespace) -> DemoConfig:
             grace_period=args.grace_period,
             seed=args.seed,
             log_level=args.log_level,
+            log_format=args.log_format,
         )
     except ValueError as error:
         # argparse's own format: usage, "vumeter demo: error: ...", exit status 2. Messages
@@ -179,11 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     config = _demo_config(args)
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # run_demo sets up logging (config.log_format) and tracing (OTEL_* variables) itself.
     # Imported here so that `vumeter --help` works without the server and audio extras.
     from vumeter.demo.runner import run_demo
 

@@ -1,13 +1,17 @@
-"""Fixtures for the demo tests: a private registry and collector per test."""
+"""Fixtures for the demo tests: a private registry and collector per test, and tracing whose
+spans land in memory (never OpenTelemetry's global provider, which a process gets only once)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from vumeter import CollectorRegistry
 from vumeter.audio import AudioProcessingMetrics, MetricsCollector
+from vumeter.tracing import TracingSetup, setup_tracing
 
 
 @pytest.fixture
@@ -20,3 +24,20 @@ def collector(registry: CollectorRegistry) -> Iterator[MetricsCollector]:
     collector = MetricsCollector(AudioProcessingMetrics(registry))
     yield collector
     collector.close()
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def tracing(spans: InMemorySpanExporter) -> Iterator[TracingSetup]:
+    setup = setup_tracing(
+        "vumeter-demo-test",
+        exporters="none",
+        span_processors=[SimpleSpanProcessor(spans)],
+        install_globally=False,
+    )
+    yield setup
+    setup.shutdown()  # also turns collector spans and automatic exemplars off again

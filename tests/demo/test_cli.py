@@ -33,6 +33,7 @@ def test_demo_help_lists_every_option(capsys: pytest.CaptureFixture[str]) -> Non
         "--push-interval",
         "--datasets",
         "--log-level",
+        "--log-format",
         "--rate",
         "--seed",
     ):
@@ -47,6 +48,7 @@ def test_defaults_match_the_config_defaults() -> None:
     assert args.host == defaults.host
     assert args.duration == 0.0
     assert args.datasets == ",".join(DEFAULT_DATASETS)
+    assert args.log_format == "text" == defaults.log_format
 
 
 @pytest.mark.parametrize(
@@ -71,6 +73,7 @@ def test_defaults_match_the_config_defaults() -> None:
         (["--gpu-poll-interval", "-1"], "--gpu-poll-interval must be a finite number"),
         (["--workers", "two"], "argument --workers: invalid int value: 'two'"),
         (["--log-level", "loud"], "argument --log-level: invalid choice: 'loud'"),
+        (["--log-format", "xml"], "argument --log-format: invalid choice: 'xml'"),
         (["--host", ""], "--host must not be empty"),
     ],
 )

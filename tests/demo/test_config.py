@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vumeter.demo.config import DemoConfig, profile_for
+from vumeter import logs
+from vumeter.demo.config import LOG_FORMATS, DemoConfig, profile_for
 
 
 @pytest.mark.parametrize(
@@ -20,6 +21,7 @@ from vumeter.demo.config import DemoConfig, profile_for
         ({"datasets": ("-leading-dash",)}, "dataset names must be 1-64 letters"),
         ({"push_gateway": "ftp://gateway"}, "push_gateway must be an http:// or https:// URL"),
         ({"log_level": "INFO"}, "log_level must be one of debug, info, warning, error"),
+        ({"log_format": "logfmt"}, "log_format must be one of text, json, got 'logfmt'"),
     ],
 )
 def test_bad_settings_are_rejected(settings: dict[str, object], message: str) -> None:
@@ -37,3 +39,8 @@ def test_known_datasets_have_their_own_profiles() -> None:
     assert profile_for("CommonVoice").noise_kinds[0] == "babble"
     assert profile_for("my-corpus") == profile_for("another")
     assert set(profile_for("my-corpus").noise_kinds) == {"white", "pink", "babble"}
+
+
+def test_every_log_format_is_one_that_configure_logging_writes() -> None:
+    assert DemoConfig().log_format == "text"
+    assert set(LOG_FORMATS) <= set(logs.LOG_FORMATS)

@@ -1,10 +1,12 @@
 """``vumeter demo`` as a user runs it: a subprocess that serves metrics that pass
 ``promtool check metrics``, stops cleanly at the end of its duration, on SIGTERM or Ctrl-C,
-and pushes to a real Pushgateway."""
+pushes to a real Pushgateway, and writes JSON log lines whose trace ids its exemplars name."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -61,8 +63,10 @@ class Demo:
         except (urllib.error.URLError, ConnectionError):
             return 0  # not listening (yet, or any more)
 
-    def scrape(self) -> str:
-        with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as response:
+    def scrape(self, accept: str | None = None) -> str:
+        headers = {} if accept is None else {"Accept": accept}
+        request = urllib.request.Request(f"{self.url}/metrics", headers=headers)
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.read().decode()
 
     def total(self, name: str, **labels: str) -> float:
@@ -129,6 +133,9 @@ def test_demo_serves_lint_free_metrics_and_exits_0_when_the_duration_ends(
     assert "stopped after" in out
     assert "(the duration ended)" in out
     assert "Traceback" not in err
+    # The default log format is text for people (--log-format json is tested below).
+    assert " INFO vumeter.server: serving metrics and health on " in err
+    assert not err.startswith("{")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -172,3 +179,54 @@ def test_demo_pushes_to_a_pushgateway(demos: list[Demo]) -> None:
         assert pushed is not None
         assert pushed >= 1
         assert gateway.sample("push_time_seconds", job="vumeter-demo") is not None
+
+
+def test_demo_logs_json_lines_whose_trace_ids_the_exemplars_name(demos: list[Demo]) -> None:
+    demo = Demo(
+        "--duration", "0", "--grace-period", "0", "--log-format", "json", "--log-level", "debug",
+        "--error-rate", "0.2", *LIGHT_LOAD,
+    )  # fmt: skip
+    demos.append(demo)
+    demo.wait_ready()
+    demo.wait_for("audio_samples_processed_total", 5, status="success", processor="measure")
+    demo.wait_for("audio_processing_errors_total", 1)
+    exposition = demo.scrape(accept="application/openmetrics-text; version=1.0.0")
+    assert exposition.endswith("# EOF\n")
+    exemplar_traces = set(
+        re.findall(r'# \{span_id="[0-9a-f]{16}",trace_id="([0-9a-f]{32})"\}', exposition)
+    )
+    assert exemplar_traces
+    assert re.search(
+        r'^vumeter_log_messages_total\{level="DEBUG",logger="vumeter.demo"\} ', exposition, re.M
+    )
+    demo.process.send_signal(signal.SIGTERM)
+    code, out, err = demo.finish()
+    assert code == 0, err
+    assert "traces:     kept in-process; OTEL_TRACES_EXPORTER=console or otlp" in out
+
+    # Standard error is JSON lines only: no progress bar, no plain-text line.
+    lines = err.splitlines()
+    assert lines
+    assert all(line.startswith("{") for line in lines), err
+    records = [json.loads(line) for line in lines]
+    assert all(record["service"] == "vumeter-demo" for record in records)
+    traced = [record for record in records if "trace_id" in record]
+    processed = [
+        r for r in traced if r["message"].startswith("sample ") and "processed" in r["message"]
+    ]
+    failed = [r for r in traced if r["message"].startswith("sample ") and "failed" in r["message"]]
+    assert len(processed) >= 5
+    assert failed
+    for record in traced:
+        assert re.fullmatch(r"[0-9a-f]{32}", record["trace_id"])
+        assert re.fullmatch(r"[0-9a-f]{16}", record["span_id"])
+        assert record["sample_id"] in record["message"]
+        assert record["dataset"] == record["sample_id"].rsplit("-", 1)[0]
+        assert record["worker"] in ("demo-worker-0", "demo-worker-1")
+    # One trace per sample, so a sample's lines share one trace id.
+    samples_of_trace: dict[str, set[str]] = {}
+    for record in traced:
+        samples_of_trace.setdefault(record["trace_id"], set()).add(record["sample_id"])
+    assert all(len(samples) == 1 for samples in samples_of_trace.values())
+    # From a latency bucket or error count on /metrics to the log lines of that sample.
+    assert exemplar_traces & set(samples_of_trace)

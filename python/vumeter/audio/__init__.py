@@ -25,7 +25,7 @@ from vumeter.audio.severity import (
     classify_by_type,
     default_severity,
 )
-from vumeter.audio.tracking import TrackedOperation
+from vumeter.audio.tracking import TrackedOperation, TrackedSample
 
 __all__ = [
     "DEFAULT_DURATION_BUCKETS",
@@ -39,6 +39,7 @@ __all__ = [
     "Severity",
     "SeverityClassifier",
     "TrackedOperation",
+    "TrackedSample",
     "classify_by_type",
     "default_metrics",
     "default_severity",

@@ -3,9 +3,10 @@
 * :mod:`~vumeter.demo.signals`: speech-like signals, white/pink/babble noise, mixing at an SNR.
 * :mod:`~vumeter.demo.enhance`: spectral-gating enhancement.
 * :mod:`~vumeter.demo.pipeline`, :mod:`~vumeter.demo.scoring`, :mod:`~vumeter.demo.workers`:
-  the tracked stages, TOPSIS batch scoring and the producer/worker threads.
-* :mod:`~vumeter.demo.runner`: :func:`run_demo`, which serves it all over HTTP (imported on
-  first use, as it needs the ``server`` extra).
+  the tracked and traced stages, TOPSIS batch scoring and the producer/worker threads (they
+  need the ``tracing`` extra).
+* :mod:`~vumeter.demo.runner`: :func:`run_demo`, which serves it all over HTTP, with logs and
+  traces (imported on first use, as it needs the ``server`` and ``tracing`` extras).
 
 See docs/demo.md.
 """

@@ -10,20 +10,25 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 from vumeter.demo.signals import NOISE_KINDS, NoiseKind
 
 __all__ = [
     "DEFAULT_DATASETS",
+    "LOG_FORMATS",
     "LOG_LEVELS",
     "DatasetProfile",
     "DemoConfig",
+    "LogFormat",
     "profile_for",
 ]
 
 DEFAULT_DATASETS: Final = ("librispeech", "vctk", "commonvoice")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+LogFormat = Literal["text", "json"]
+#: ``text`` for people at a terminal, ``json`` (one object per line) for log collectors.
+LOG_FORMATS: Final[tuple[LogFormat, ...]] = ("text", "json")
 
 # Dataset names become label values and file-system-friendly identifiers in dashboards.
 _DATASET_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -81,6 +86,8 @@ class DemoConfig:
     grace_period: float = 2.0
     seed: int | None = None
     log_level: str = "info"
+    #: How log records are written to standard error: ``text`` or ``json`` lines.
+    log_format: LogFormat = "text"
     #: TOPSIS scores below this exclude a sample with reason "low_quality".
     exclusion_threshold: float = 0.3
     #: Capacity of the input queue; 0 gives four slots per worker.
@@ -121,6 +128,10 @@ class DemoConfig:
         if self.log_level not in LOG_LEVELS:
             raise ValueError(
                 f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}"
+            )
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(
+                f"log_format must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}"
             )
         _require_number("exclusion_threshold", self.exclusion_threshold, 0.0, 1.0)
         _require_int("queue_capacity", self.queue_capacity, 0, 100_000)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -23,6 +23,7 @@ from vumeter.demo.enhance import spectral_gate
 from vumeter.demo.faults import FaultInjector, FaultPlan
 from vumeter.demo.signals import SAMPLE_RATE, NoiseKind, make_noise, mix_at_snr, synthesize_speech
 from vumeter.quality import pesq_available, pesq_score, snr_db, stoi_score
+from vumeter.tracing import inject
 
 __all__ = [
     "AudioPipeline",
@@ -61,6 +62,8 @@ class SampleJob:
     noise_kind: NoiseKind
     input_snr_db: float
     fault: FaultPlan
+    #: W3C trace headers of the producer's ``enqueue`` span: the worker continues its trace.
+    trace_context: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,9 @@ class SampleResult:
     snr_db: float
     stoi: float
     pesq: float | None
+    #: W3C trace headers of the span that produced the result (the sample's
+    #: ``process_audio``): batch scoring records the sample's verdict in that trace.
+    trace_context: dict[str, str] = field(default_factory=dict)
 
 
 class JobFactory:
@@ -137,7 +143,11 @@ class AudioPipeline:
         return self._use_pesq
 
     def process(self, job: SampleJob) -> SampleResult:
-        """Process one sample; an exception from any stage is recorded, then propagates."""
+        """Process one sample; an exception from any stage is recorded, then propagates.
+
+        Call it inside the sample's ``track_sample``: the stages' spans nest under it, and the
+        result's ``trace_context`` points back at it.
+        """
         track = self._collector.track_operation
         with track("generate", job.dataset, sample_id=job.sample_id):
             job.fault.strike("generate")
@@ -162,6 +172,7 @@ class AudioPipeline:
             snr_db=output_snr,
             stoi=stoi,
             pesq=pesq,
+            trace_context=dict(inject()),
         )
 
     def warm_up(self) -> None:

@@ -7,6 +7,11 @@ Ctrl-C or the end of ``--duration`` is the reverse: readiness fails at once, the
 stops, the workers drain the queue, partial batches are scored, the collector makes its
 final push, and the server keeps answering for the grace period so a last scrape sees the
 final counts. A second signal skips what is left of the grace period. The exit status is 0.
+
+Around the run, logs go to standard error as text or JSON lines (``--log-format``) with the
+correlation ids of :mod:`vumeter.logs`, and traces are set up with
+``vumeter.tracing.setup_tracing`` (exported only when ``OTEL_TRACES_EXPORTER`` says so; trace
+ids reach the logs and the metrics' exemplars either way).
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Final, TextIO
 
+from opentelemetry.sdk.trace import SpanProcessor
 from prometheus_client import CollectorRegistry
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -30,15 +36,19 @@ from vumeter.audio import AudioProcessingMetrics, MetricsCollector, default_metr
 from vumeter.demo.config import DemoConfig
 from vumeter.demo.pipeline import AudioPipeline, JobFactory
 from vumeter.demo.scoring import BatchScorer
-from vumeter.demo.workers import DemoStats, WorkerPool
+from vumeter.demo.workers import DemoStats, WorkerPool, demo_tracer
+from vumeter.logs import configure_logging
 from vumeter.server import HealthChecks, ServerHandle, serve
 from vumeter.server.checks import disk_space_check, models_loaded_check
+from vumeter.tracing import TracingSetup, setup_tracing
 
 __all__ = ["run_demo"]
 
 _log: Final = logging.getLogger("vumeter.demo")
 
 PUSH_JOB: Final = "vumeter-demo"
+#: ``service`` of the JSON log lines, ``service.name`` of the traces.
+SERVICE_NAME: Final = "vumeter-demo"
 # The demo writes nothing to disk, but a worker that does would fail on a full /tmp: the
 # check shows how such a dependency belongs in readiness.
 _MIN_FREE_TMP_BYTES: Final = 64 << 20
@@ -51,15 +61,52 @@ def run_demo(
     *,
     registry: CollectorRegistry | None = None,
     out: TextIO | None = None,
+    span_processors: Sequence[SpanProcessor] = (),
+    install_tracing_globally: bool = True,
 ) -> int:
     """Run the demo as configured; return the process exit status.
 
     ``registry``: where the metrics go (default: prometheus_client's global ``REGISTRY``,
     which also carries the process metrics). ``out``: where the start-up banner and the
     summary are printed (default: standard output).
+
+    Logging is configured for the run (``config.log_format`` and ``log_level`` on the root
+    logger, ``vumeter_log_messages_total`` on the metrics' registry) and restored after it.
+    Tracing is set up from the ``OTEL_*`` variables (no exporter unless they name one);
+    ``span_processors`` are added to the demo's tracer provider (an in-memory exporter in
+    tests), which becomes OpenTelemetry's global one unless ``install_tracing_globally`` is
+    false (OpenTelemetry allows only one global provider per process).
     """
     out = sys.stdout if out is None else out
     metrics = default_metrics() if registry is None else AudioProcessingMetrics(registry)
+    logs = configure_logging(
+        format=config.log_format,
+        level=config.log_level.upper(),
+        service=SERVICE_NAME,
+        registry=metrics.registry,
+    )
+    try:
+        try:
+            tracing = setup_tracing(
+                SERVICE_NAME,
+                default_exporters="none",
+                span_processors=span_processors,
+                install_globally=install_tracing_globally,
+            )
+        except ValueError as error:  # a bad OTEL_* setting
+            _log.error("vumeter demo cannot set up tracing: %s", error)
+            return 1
+        try:
+            return _run(config, metrics, out, tracing)
+        finally:
+            tracing.shutdown()  # exports the spans still waiting
+    finally:
+        logs.close()
+
+
+def _run(
+    config: DemoConfig, metrics: AudioProcessingMetrics, out: TextIO, tracing: TracingSetup
+) -> int:
     collector = MetricsCollector(
         metrics,
         push_gateway_url=config.push_gateway,
@@ -88,6 +135,7 @@ def run_demo(
         workers=config.workers,
         rate=config.rate,
         queue_capacity=config.input_queue_capacity,
+        tracer=demo_tracer(tracing.provider),
     )
     models_loaded = threading.Event()
     checks = HealthChecks()
@@ -115,8 +163,9 @@ def run_demo(
             checks.mark_started()
             collector.start()
             pool.start()
-            _print_banner(out, config, handle, pipeline.measures_pesq)
-            _wait_for_end(stop, config.duration, stats)
+            _print_banner(out, config, handle, pipeline.measures_pesq, tracing)
+            # JSON mode: standard error carries log lines only, so no progress bar.
+            _wait_for_end(stop, config.duration, stats, progress=config.log_format == "text")
         finally:
             _shut_down(handle, pool, collector, stop, config.grace_period)
         _print_summary(out, stats, time.monotonic() - started, stop.reason)
@@ -158,9 +207,9 @@ class _StopSignals:
         self.count += 1
 
 
-def _wait_for_end(stop: _StopSignals, duration: float, stats: DemoStats) -> None:
+def _wait_for_end(stop: _StopSignals, duration: float, stats: DemoStats, *, progress: bool) -> None:
     deadline = time.monotonic() + duration if duration > 0 else None
-    with _progress_bar() as bar:
+    with _progress_bar(progress) as bar:
         shown = 0
         while not stop.requested and (deadline is None or time.monotonic() < deadline):
             time.sleep(_PROGRESS_INTERVAL_S)
@@ -176,12 +225,15 @@ def _wait_for_end(stop: _StopSignals, duration: float, stats: DemoStats) -> None
 
 
 @contextlib.contextmanager
-def _progress_bar() -> Iterator[tqdm[None]]:
+def _progress_bar(wanted: bool) -> Iterator[tqdm[None]]:
     # Only on a terminal: in a container log or a pipe the bar would be noise.
-    disable = not sys.stderr.isatty()
+    if not wanted or not sys.stderr.isatty():
+        with tqdm(disable=True) as bar:
+            yield bar
+        return
     with (
         logging_redirect_tqdm(),
-        tqdm(desc="vumeter demo", unit=" samples", disable=disable, file=sys.stderr) as bar,
+        tqdm(desc="vumeter demo", unit=" samples", file=sys.stderr) as bar,
     ):
         yield bar
 
@@ -209,7 +261,11 @@ def _shut_down(
 
 
 def _print_banner(
-    out: TextIO, config: DemoConfig, handle: ServerHandle, measures_pesq: bool
+    out: TextIO,
+    config: DemoConfig,
+    handle: ServerHandle,
+    measures_pesq: bool,
+    tracing: TracingSetup,
 ) -> None:
     url = handle.url
     until = f"for {config.duration:g} s" if config.duration > 0 else "until Ctrl-C or SIGTERM"
@@ -231,9 +287,18 @@ def _print_banner(
             f"  injecting:  error rate {config.error_rate:g}, quality shift "
             f"{config.quality_shift:+g}"
         )
+    lines.append(f"  traces:     {_traces_line(tracing)}")
     lines.append(f"  try:        curl -s {url}/metrics | grep '^audio_quality_score'")
     lines.append("  dashboards: dashboards/, alerts: alerts/ (see docs/demo.md)")
     print("\n".join(lines), file=out, flush=True)
+
+
+def _traces_line(tracing: TracingSetup) -> str:
+    if tracing.provider is None:
+        return "off (OTEL_SDK_DISABLED)"
+    if tracing.exporters:
+        return f"exported to {', '.join(tracing.exporters)} (OTEL_TRACES_EXPORTER)"
+    return "kept in-process; OTEL_TRACES_EXPORTER=console or otlp exports them"
 
 
 def _print_summary(out: TextIO, stats: DemoStats, elapsed: float, reason: str) -> None:

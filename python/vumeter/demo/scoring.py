@@ -7,6 +7,12 @@ sample has waited ``max_wait`` seconds, or at shutdown. Scoring uses fixed refer
 A batch's scores and measures are recorded with ``MetricsCollector.record_quality`` (one
 ``observe_many`` per histogram), and samples scoring below the threshold are counted in
 ``audio_samples_excluded_total{reason="low_quality"}``.
+
+A batch mixes samples from many traces, so it is scored outside all of them (its ``score``
+span starts a trace of its own); each sample's verdict then goes into that sample's trace as
+a zero-length ``sample_result`` span (``sample.id``, ``quality.score``, ``sample.excluded``),
+made from the headers in ``SampleResult.trace_context``. A sample's trace thus runs from
+enqueue to result.
 """
 
 from __future__ import annotations
@@ -19,12 +25,23 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
+from opentelemetry.context import Context
 
 from vumeter.audio import MetricsCollector
 from vumeter.demo.pipeline import SampleResult
 from vumeter.quality import topsis
+from vumeter.tracing import attached, record_span
 
-__all__ = ["CRITERIA", "BatchScorer", "Criterion", "ScoredBatch", "score_results"]
+__all__ = [
+    "CRITERIA",
+    "RESULT_SPAN_NAME",
+    "BatchScorer",
+    "Criterion",
+    "ScoredBatch",
+    "score_results",
+]
+
+RESULT_SPAN_NAME: Final = "sample_result"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +179,12 @@ class BatchScorer:
         return self._pending.pop(dataset).results
 
     def _score(self, results: list[SampleResult]) -> None:
+        # The worker that fills a batch is inside one sample's span: leave it, so the batch
+        # is not filed under that one sample's trace.
+        with attached(Context()):
+            self._score_batch(results)
+
+    def _score_batch(self, results: list[SampleResult]) -> None:
         dataset = results[0].dataset
         with self._collector.track_operation("score", dataset):
             scores = score_results(results, with_pesq=self._with_pesq)
@@ -175,5 +198,17 @@ class BatchScorer:
         self._collector.record_quality(dataset, scores, snr_db=snr, pesq=pesq, stoi=stoi)
         excluded = int(np.count_nonzero(scores < self._threshold))
         self._collector.record_exclusion(dataset, "low_quality", count=excluded)
+        for result, score in zip(results, scores, strict=True):
+            if not result.trace_context:
+                continue  # made outside any trace: there is none to add the verdict to
+            record_span(
+                RESULT_SPAN_NAME,
+                result.trace_context,
+                {
+                    "sample.id": result.sample_id,
+                    "quality.score": float(score),
+                    "sample.excluded": bool(score < self._threshold),
+                },
+            )
         if self._on_scored is not None:
             self._on_scored(ScoredBatch(dataset, scores, excluded))

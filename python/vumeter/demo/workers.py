@@ -9,6 +9,13 @@ to the :class:`~vumeter.demo.scoring.BatchScorer`. A failed sample is already co
 logs the first failure of each kind at WARNING and the rest at DEBUG, and carries on: an
 error in one sample never stops a worker.
 
+Tracing: the producer makes and enqueues each job inside a ``PRODUCER`` span named
+``enqueue`` and sends its W3C headers along in ``SampleJob.trace_context``; the worker handles
+the sample inside ``MetricsCollector.track_sample(..., parent=job.trace_context)``, so its
+``process_audio`` span and the stage spans continue the producer's trace, and every log line
+written meanwhile carries ``trace_id``, ``span_id``, ``sample_id``, ``dataset`` and ``worker``
+(the thread's name).
+
 :meth:`WorkerPool.stop` stops the producer, lets the workers finish what is queued (drain),
 then scores the partial batches.
 """
@@ -20,21 +27,28 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
+import vumeter
 from vumeter.audio import MetricsCollector
 from vumeter.demo.pipeline import AudioPipeline, JobFactory, SampleJob
 from vumeter.demo.scoring import BatchScorer, ScoredBatch
+from vumeter.logs import log_context
+from vumeter.tracing import inject
 
-__all__ = ["DemoStats", "WorkerPool"]
+__all__ = ["ENQUEUE_SPAN_NAME", "TRACER_NAME", "DemoStats", "WorkerPool", "demo_tracer"]
 
 _log: Final = logging.getLogger("vumeter.demo")
 
 WORKER_TYPE: Final = "pipeline"
 INPUT_QUEUE: Final = "input"
+TRACER_NAME: Final = "vumeter.demo"
+ENQUEUE_SPAN_NAME: Final = "enqueue"
 # How often blocked threads look at the stop flag, in seconds.
 _POLL_S: Final = 0.1
 
@@ -72,8 +86,16 @@ class DemoStats:
             return self.processed, self.failed, self.excluded, self.last_median_score
 
 
+def demo_tracer(provider: trace.TracerProvider | None = None) -> trace.Tracer:
+    """The tracer of the demo's own spans, from ``provider`` (default: the global one)."""
+    return trace.get_tracer(TRACER_NAME, vumeter.__version__, tracer_provider=provider)
+
+
 class WorkerPool:
-    """Producer and worker threads around one pipeline; start once, stop once."""
+    """Producer and worker threads around one pipeline; start once, stop once.
+
+    ``tracer`` makes the producer's ``enqueue`` spans (default: :func:`demo_tracer`).
+    """
 
     def __init__(
         self,
@@ -86,6 +108,7 @@ class WorkerPool:
         workers: int,
         rate: float,
         queue_capacity: int,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -97,6 +120,7 @@ class WorkerPool:
         self._jobs = jobs
         self._stats = stats
         self._rate = rate
+        self._tracer = tracer if tracer is not None else demo_tracer()
         self._queue: queue.Queue[SampleJob] = queue.Queue(maxsize=queue_capacity)
         self._producing = threading.Event()
         self._draining = threading.Event()
@@ -151,53 +175,76 @@ class WorkerPool:
                         continue
                     # After a stall (full queue) do not burst to catch up: pace from now.
                     next_at = max(next_at + interval, time.monotonic() - interval)
-                job = self._jobs.next_job()
-                while self._producing.is_set():
-                    try:
-                        self._queue.put(job, timeout=_POLL_S)
-                        break
-                    except queue.Full:
-                        continue
+                # The trace of a sample starts here; waiting on a full queue is part of it.
+                with self._tracer.start_as_current_span(
+                    ENQUEUE_SPAN_NAME, kind=SpanKind.PRODUCER
+                ) as span:
+                    job = self._jobs.next_job()
+                    span.set_attributes({"sample.id": job.sample_id, "dataset.name": job.dataset})
+                    self._enqueue(replace(job, trace_context=dict(inject())))
                 self._collector.set_queue_size(INPUT_QUEUE, self._queue.qsize())
         except Exception:  # never expected; without a producer the demo would idle silently
             _log.exception("the demo producer failed; no new samples will be made")
 
+    def _enqueue(self, job: SampleJob) -> None:
+        while self._producing.is_set():
+            try:
+                self._queue.put(job, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+
     def _work(self) -> None:
         self._change_active(+1)
         try:
-            while True:
-                try:
-                    job = self._queue.get(timeout=_POLL_S)
-                except queue.Empty:
-                    if self._draining.is_set():
-                        return
-                    continue
-                self._collector.set_queue_size(INPUT_QUEUE, self._queue.qsize())
-                self._process(job)
+            with log_context(worker=threading.current_thread().name):
+                while True:
+                    try:
+                        job = self._queue.get(timeout=_POLL_S)
+                    except queue.Empty:
+                        if self._draining.is_set():
+                            return
+                        continue
+                    self._collector.set_queue_size(INPUT_QUEUE, self._queue.qsize())
+                    self._process(job)
         finally:
             self._change_active(-1)
 
     def _process(self, job: SampleJob) -> None:
-        try:
-            result = self._pipeline.process(job)
-        except Exception as error:
-            # Already counted by track_operation; count the sample as lost and carry on.
-            kind = type(error).__name__
-            if self._stats.count_failure(kind):
-                _log.warning(
-                    "sample %s failed: %s: %s (first %s; further ones are counted in "
-                    "audio_processing_errors_total and logged at DEBUG)",
-                    job.sample_id,
-                    kind,
-                    error,
-                    kind,
-                )
-            else:
-                _log.debug("sample %s failed: %s: %s", job.sample_id, kind, error)
-            self._safely(self._collector.record_exclusion, job.dataset, "processing_error")
-            return
-        self._stats.count_success()
-        self._safely(self._scorer.add, result)
+        # All of a sample's handling, the failure log included, runs in its trace and log
+        # context; without headers from the producer it starts a trace of its own.
+        with self._collector.track_sample(
+            job.sample_id, job.dataset, parent=job.trace_context or None
+        ):
+            try:
+                result = self._pipeline.process(job)
+            except Exception as error:
+                # Already counted by track_operation; count the sample as lost and carry on.
+                kind = type(error).__name__
+                # The failed stage's span says so; the sample's span says the sample was lost.
+                trace.get_current_span().set_status(Status(StatusCode.ERROR, f"{kind}: {error}"))
+                if self._stats.count_failure(kind):
+                    _log.warning(
+                        "sample %s failed: %s: %s (first %s; further ones are counted in "
+                        "audio_processing_errors_total and logged at DEBUG)",
+                        job.sample_id,
+                        kind,
+                        error,
+                        kind,
+                    )
+                else:
+                    _log.debug("sample %s failed: %s: %s", job.sample_id, kind, error)
+                self._safely(self._collector.record_exclusion, job.dataset, "processing_error")
+                return
+            self._stats.count_success()
+            _log.debug(
+                "sample %s processed: SNR %.1f dB (input %.1f dB), STOI %.3f",
+                job.sample_id,
+                result.snr_db,
+                result.input_snr_db,
+                result.stoi,
+            )
+            self._safely(self._scorer.add, result)
 
     def _safely(self, action: Callable[..., object], *args: object) -> None:
         # Recording must never take a worker down; a failure here is a bug worth a traceback.
