@@ -191,19 +191,13 @@ impl BucketLayout {
                 *sum += block_sum;
             }
             if counted {
-                // Four bounds per pass over the block: one load of each value serves four
-                // comparisons. A short last group is padded with +Inf and its extra
-                // counts dropped.
+                // Up to four bounds per pass over the block: one load of each value serves
+                // four comparisons.
                 for (group, cumulative) in self.bounds[..buckets - 1]
                     .chunks(4)
                     .zip(tables[..buckets - 1].chunks_mut(4))
                 {
-                    let mut four = [f64::INFINITY; 4];
-                    four[..group.len()].copy_from_slice(group);
-                    let counts = count_at_or_below(x, four);
-                    for (total, count) in cumulative.iter_mut().zip(counts) {
-                        *total += count;
-                    }
+                    count_group(x, group, cumulative);
                 }
                 tables[buckets - 1] += x.len() as u64;
                 continue;
@@ -280,15 +274,29 @@ impl BucketLayout {
     }
 }
 
-/// How many of `x` are at or below each of four bounds.
+/// Adds to `cumulative[k]` how many of `x` are at or below `group[k]` (1 to 4 bounds).
 #[inline(always)]
-fn count_at_or_below(x: &[f64], bounds: [f64; 4]) -> [u64; 4] {
-    let mut counts = [0u64; 4];
+fn count_group(x: &[f64], group: &[f64], cumulative: &mut [u64]) {
+    let counts: &[u64] = match *group {
+        [b0] => &count_at_or_below(x, [b0]),
+        [b0, b1] => &count_at_or_below(x, [b0, b1]),
+        [b0, b1, b2] => &count_at_or_below(x, [b0, b1, b2]),
+        [b0, b1, b2, b3] => &count_at_or_below(x, [b0, b1, b2, b3]),
+        _ => unreachable!("bounds are counted in groups of one to four"),
+    };
+    for (total, count) in cumulative.iter_mut().zip(counts) {
+        *total += count;
+    }
+}
+
+/// How many of `x` are at or below each of `N` bounds, in one pass.
+#[inline(always)]
+fn count_at_or_below<const N: usize>(x: &[f64], bounds: [f64; N]) -> [u64; N] {
+    let mut counts = [0u64; N];
     for &v in x {
-        counts[0] += u64::from(v <= bounds[0]);
-        counts[1] += u64::from(v <= bounds[1]);
-        counts[2] += u64::from(v <= bounds[2]);
-        counts[3] += u64::from(v <= bounds[3]);
+        for (count, &bound) in counts.iter_mut().zip(&bounds) {
+            *count += u64::from(v <= bound);
+        }
     }
     counts
 }
