@@ -132,7 +132,7 @@ impl BucketLayout {
     ///
     /// Works block by block on values converted to f64 in a stack buffer:
     /// - up to `MAX_COUNTED_BOUNDS` finite bounds (the common case, linear or not): for
-    ///   each bound (four per pass), how many values of the block lie at or below it. These are
+    ///   each bound (up to twelve per pass), how many values of the block lie at or below it. These are
     ///   compare-and-count loops the compiler turns into SIMD, with no per-value
     ///   memory scatter at all, so they beat any per-value index computation here.
     /// - longer linear layouts: the O(1) arithmetic index with an exact correction.
@@ -191,11 +191,11 @@ impl BucketLayout {
                 *sum += block_sum;
             }
             if counted {
-                // Up to four bounds per pass over the block: one load of each value serves
-                // four comparisons.
+                // Up to GROUP bounds per pass over the block: one load of each value serves
+                // all of their comparisons.
                 for (group, cumulative) in self.bounds[..buckets - 1]
-                    .chunks(4)
-                    .zip(tables[..buckets - 1].chunks_mut(4))
+                    .chunks(GROUP)
+                    .zip(tables[..buckets - 1].chunks_mut(GROUP))
                 {
                     count_group(x, group, cumulative);
                 }
@@ -274,16 +274,25 @@ impl BucketLayout {
     }
 }
 
-/// Adds to `cumulative[k]` how many of `x` are at or below `group[k]` (1 to 4 bounds).
+/// Bounds counted per pass over a block: each value is loaded once for all of them.
+const GROUP: usize = 12;
+
+/// Adds to `cumulative[k]` how many of `x` are at or below `group[k]` (1 to `GROUP`
+/// bounds), in one pass with the group's size known at compile time.
 #[inline(always)]
 fn count_group(x: &[f64], group: &[f64], cumulative: &mut [u64]) {
-    let counts: &[u64] = match *group {
-        [b0] => &count_at_or_below(x, [b0]),
-        [b0, b1] => &count_at_or_below(x, [b0, b1]),
-        [b0, b1, b2] => &count_at_or_below(x, [b0, b1, b2]),
-        [b0, b1, b2, b3] => &count_at_or_below(x, [b0, b1, b2, b3]),
-        _ => unreachable!("bounds are counted in groups of one to four"),
-    };
+    macro_rules! sized {
+        ($($n:literal)*) => {
+            match group.len() {
+                $($n => add(cumulative, &count_at_or_below::<$n>(x, group.try_into().unwrap_or([0.0; $n]))),)*
+                _ => unreachable!("bounds are counted in groups of at most GROUP"),
+            }
+        };
+    }
+    sized!(1 2 3 4 5 6 7 8 9 10 11 12);
+}
+
+fn add(cumulative: &mut [u64], counts: &[u64]) {
     for (total, count) in cumulative.iter_mut().zip(counts) {
         *total += count;
     }
