@@ -338,8 +338,8 @@ const BLOCK: usize = 512;
 /// Independent count tables and partial sums, so consecutive values in the same bucket
 /// do not wait on each other's increments.
 const LANES: usize = 4;
-/// Up to this many finite bounds, one SIMD counting pass per bound beats computing an
-/// index per value (measured in benches/).
+/// Up to this many finite bounds (two counting passes of GROUP), counting beats computing
+/// an index per value (instruction counts under callgrind; timings in benches/).
 const MAX_COUNTED_BOUNDS: usize = 24;
 
 fn detect_linear(finite: &[f64]) -> Option<Linear> {
