@@ -84,3 +84,8 @@ class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
     def _add_samples(self, metric: Metric, created: bool) -> None:
         for values, value in self._snapshot():
             metric.add_sample(self._name, self._series_labels(values), value)
+
+
+# Vectorcall fast paths for inc(), dec() and set() (see src-rust/bindings/src/fastcall.rs).
+_native.install_fast_paths(Gauge)
+_native.install_fast_paths(GaugeChild)

@@ -262,6 +262,21 @@ def test_every_call_shape_records_the_same(registry: CollectorRegistry) -> None:
         child.observe()  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="positional arguments"):
         c.inc(1, None, 3)  # type: ignore[call-arg]
+    g = Gauge("gauged", "G", ["k"], registry=registry)
+    gauge = g.labels("x")
+    gauge.set(5)
+    gauge.inc()
+    gauge.inc(2.5)
+    gauge.dec(amount=1)
+    gauge.dec(np.float64(0.5))
+    gauge.inc(True)
+    assert registry.get_sample_value("gauged", {"k": "x"}) == 5 + 1 + 2.5 - 1 - 0.5 + 1
+    gauge.set(value=float("nan"))
+    assert registry.get_sample_value("gauged", {"k": "x"}) != registry.get_sample_value(
+        "gauged", {"k": "x"}
+    )
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        gauge.set()  # type: ignore[call-arg]
     with pytest.raises(OverflowError):
         c.inc(10**400)
     with pytest.raises(TypeError):

@@ -117,7 +117,8 @@ def test_collector_down_never_blocks_and_counts_drops(
         started = time.perf_counter()
         logger.warning("record %d", index)
         slowest = max(slowest, time.perf_counter() - started)
-    assert slowest < 0.05
+    # A blocked call would wait for the 0.5 s timeout; 0.15 s leaves room for GIL switches.
+    assert slowest < 0.15
     handler.flush(15)
     assert counter(registry, "vumeter_log_records_dropped_total", reason="retries_exhausted") == 30
     assert counter(registry, "vumeter_log_records_shipped_total") == 0

@@ -1,8 +1,8 @@
-//! Vectorcall fast paths for the per-observation methods (`inc`, `observe`).
+//! Vectorcall fast paths for the per-observation methods (`inc`, `dec`, `set`, `observe`).
 //!
 //! PyO3's generated wrappers parse every call generically (keyword names, defaults, a
 //! subtype check of `self`), which is most of what `counter.inc()` costs. For the common
-//! shapes, `m.inc()`, `m.inc(x)` and `m.observe(x)` with `x` an exact float or int, these
+//! shapes, `m.inc()`, `m.inc(x)`, `m.set(x)`, `m.observe(x)` with `x` an exact float or int, these
 //! hand-written `METH_FASTCALL` functions do the same work directly. Every other shape
 //! (keywords, exemplars, other number types, wrong arity) is passed unchanged to the PyO3
 //! method, so behaviour and error messages are identical either way.
@@ -21,6 +21,7 @@ use pyo3::types::PyType;
 use pyo3::PyTypeInfo;
 
 use crate::counter::{CounterChild, CounterFamily};
+use crate::gauge::{GaugeChild, GaugeFamily};
 use crate::histogram::{HistogramChild, HistogramFamily};
 
 /// One method with a fast path: its name, the native class it overrides, and what it does
@@ -47,6 +48,22 @@ macro_rules! fast_method {
     };
 }
 
+/// A gauge method: `$call` maps (native, amount) to the method call.
+macro_rules! gauge_method {
+    ($marker:ident, $native:ty, $name:literal, $default:expr, |$g:ident, $amount:ident| $call:expr) => {
+        struct $marker;
+        impl FastMethod for $marker {
+            const NAME: &'static CStr = $name;
+            type Native = $native;
+            const DEFAULT: Option<f64> = $default;
+            fn call(_py: Python<'_>, native: &Bound<'_, $native>, $amount: f64) -> PyResult<()> {
+                let $g = native.get();
+                $call
+            }
+        }
+    };
+}
+
 fast_method!(CounterFamilyInc, CounterFamily, c"inc", Some(1.0), inc);
 fast_method!(CounterChildInc, CounterChild, c"inc", Some(1.0), inc);
 fast_method!(
@@ -63,6 +80,34 @@ fast_method!(
     None,
     observe
 );
+gauge_method!(
+    GaugeFamilyInc,
+    GaugeFamily,
+    c"inc",
+    Some(1.0),
+    |g, amount| g.inc(amount)
+);
+gauge_method!(
+    GaugeFamilyDec,
+    GaugeFamily,
+    c"dec",
+    Some(1.0),
+    |g, amount| g.dec(amount)
+);
+gauge_method!(GaugeFamilySet, GaugeFamily, c"set", None, |g, amount| g
+    .set(amount));
+gauge_method!(GaugeChildInc, GaugeChild, c"inc", Some(1.0), |g, amount| {
+    g.inc(amount);
+    Ok(())
+});
+gauge_method!(GaugeChildDec, GaugeChild, c"dec", Some(1.0), |g, amount| {
+    g.dec(amount);
+    Ok(())
+});
+gauge_method!(GaugeChildSet, GaugeChild, c"set", None, |g, amount| {
+    g.set(amount);
+    Ok(())
+});
 
 /// The amount of a fast-path call, or None when the call needs the general path.
 ///
@@ -181,6 +226,12 @@ static COUNTER_FAMILY_INC: MethodDef = MethodDef::new::<CounterFamilyInc>();
 static COUNTER_CHILD_INC: MethodDef = MethodDef::new::<CounterChildInc>();
 static HISTOGRAM_FAMILY_OBSERVE: MethodDef = MethodDef::new::<HistogramFamilyObserve>();
 static HISTOGRAM_CHILD_OBSERVE: MethodDef = MethodDef::new::<HistogramChildObserve>();
+static GAUGE_FAMILY_INC: MethodDef = MethodDef::new::<GaugeFamilyInc>();
+static GAUGE_FAMILY_DEC: MethodDef = MethodDef::new::<GaugeFamilyDec>();
+static GAUGE_FAMILY_SET: MethodDef = MethodDef::new::<GaugeFamilySet>();
+static GAUGE_CHILD_INC: MethodDef = MethodDef::new::<GaugeChildInc>();
+static GAUGE_CHILD_DEC: MethodDef = MethodDef::new::<GaugeChildDec>();
+static GAUGE_CHILD_SET: MethodDef = MethodDef::new::<GaugeChildSet>();
 
 fn install(cls: &Bound<'_, PyType>, def: &'static MethodDef, name: &CStr) -> PyResult<()> {
     // SAFETY: cls is a type object; def is 'static and never written again.
@@ -191,44 +242,38 @@ fn install(cls: &Bound<'_, PyType>, def: &'static MethodDef, name: &CStr) -> PyR
     cls.setattr(name.to_str().unwrap_or_default(), descriptor)
 }
 
-/// Installs the fast `inc`/`observe` on one of vumeter's Python metric classes.
+/// Installs the fast `inc`/`dec`/`set`/`observe` on one of vumeter's Python metric
+/// classes.
 #[pyfunction]
 pub fn install_fast_paths(cls: &Bound<'_, PyType>) -> PyResult<()> {
-    let installed = [
-        (
-            cls.is_subclass_of::<CounterFamily>()?,
-            &COUNTER_FAMILY_INC,
-            c"inc",
-        ),
-        (
-            cls.is_subclass_of::<CounterChild>()?,
-            &COUNTER_CHILD_INC,
-            c"inc",
-        ),
-        (
-            cls.is_subclass_of::<HistogramFamily>()?,
-            &HISTOGRAM_FAMILY_OBSERVE,
-            c"observe",
-        ),
-        (
-            cls.is_subclass_of::<HistogramChild>()?,
-            &HISTOGRAM_CHILD_OBSERVE,
-            c"observe",
-        ),
-    ];
-    let mut any = false;
-    for (applies, def, name) in installed {
-        if applies {
-            install(cls, def, name)?;
-            any = true;
-        }
-    }
-    if any {
-        Ok(())
+    let methods: &[(&'static MethodDef, &CStr)] = if cls.is_subclass_of::<CounterFamily>()? {
+        &[(&COUNTER_FAMILY_INC, c"inc")]
+    } else if cls.is_subclass_of::<CounterChild>()? {
+        &[(&COUNTER_CHILD_INC, c"inc")]
+    } else if cls.is_subclass_of::<HistogramFamily>()? {
+        &[(&HISTOGRAM_FAMILY_OBSERVE, c"observe")]
+    } else if cls.is_subclass_of::<HistogramChild>()? {
+        &[(&HISTOGRAM_CHILD_OBSERVE, c"observe")]
+    } else if cls.is_subclass_of::<GaugeFamily>()? {
+        &[
+            (&GAUGE_FAMILY_INC, c"inc"),
+            (&GAUGE_FAMILY_DEC, c"dec"),
+            (&GAUGE_FAMILY_SET, c"set"),
+        ]
+    } else if cls.is_subclass_of::<GaugeChild>()? {
+        &[
+            (&GAUGE_CHILD_INC, c"inc"),
+            (&GAUGE_CHILD_DEC, c"dec"),
+            (&GAUGE_CHILD_SET, c"set"),
+        ]
     } else {
-        Err(PyTypeError::new_err(format!(
-            "install_fast_paths expects a subclass of a vumeter counter or histogram class, got {}",
+        return Err(PyTypeError::new_err(format!(
+            "install_fast_paths expects a subclass of a vumeter metric class, got {}",
             cls.name()?
-        )))
+        )));
+    };
+    for &(def, name) in methods {
+        install(cls, def, name)?;
     }
+    Ok(())
 }

@@ -77,18 +77,18 @@ impl GaugeFamily {
     }
 
     #[pyo3(signature = (amount=1.0))]
-    fn inc(&self, amount: f64) -> PyResult<()> {
+    pub(crate) fn inc(&self, amount: f64) -> PyResult<()> {
         self.unlabelled()?.inc(amount);
         Ok(())
     }
 
     #[pyo3(signature = (amount=1.0))]
-    fn dec(&self, amount: f64) -> PyResult<()> {
+    pub(crate) fn dec(&self, amount: f64) -> PyResult<()> {
         self.unlabelled()?.inc(-amount);
         Ok(())
     }
 
-    fn set(&self, value: f64) -> PyResult<()> {
+    pub(crate) fn set(&self, value: f64) -> PyResult<()> {
         self.unlabelled()?.set(value);
         Ok(())
     }
@@ -138,16 +138,16 @@ impl GaugeChild {
     }
 
     #[pyo3(signature = (amount=1.0))]
-    fn inc(&self, amount: f64) {
+    pub(crate) fn inc(&self, amount: f64) {
         self.core.inc(amount);
     }
 
     #[pyo3(signature = (amount=1.0))]
-    fn dec(&self, amount: f64) {
+    pub(crate) fn dec(&self, amount: f64) {
         self.core.inc(-amount);
     }
 
-    fn set(&self, value: f64) {
+    pub(crate) fn set(&self, value: f64) {
         self.core.set(value);
     }
 
