@@ -8,7 +8,6 @@ use vumeter_core::clock::unix_now;
 use vumeter_core::{CounterCore, Descriptor, Exemplar, Family, MetricKind};
 
 use crate::errors::{map_metric_error, missing_label_values};
-use crate::exemplars::exemplar_labels;
 use crate::labels::{new_family, AnyFamily, MetricFamily};
 
 #[inline]
@@ -18,11 +17,7 @@ fn inc(
     amount: f64,
     exemplar: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
-    let labels = match exemplar {
-        None => crate::exemplars::automatic(py)?,
-        explicit => exemplar_labels(explicit)?,
-    };
-    match labels {
+    match crate::exemplars::resolve(py, exemplar)? {
         None => core.inc(amount),
         Some(labels) => Exemplar::new(labels, amount, unix_now())
             .and_then(|e| core.inc_with_exemplar(amount, e)),

@@ -112,6 +112,19 @@ pub fn set_exemplar_source(
     Ok(())
 }
 
+/// The labels of an increment's or observation's exemplar: the explicit one when given
+/// (`{}` meaning none), otherwise the current span's, if automatic exemplars are on.
+#[inline]
+pub(crate) fn resolve(
+    py: Python<'_>,
+    explicit: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Option<Vec<(String, String)>>> {
+    match explicit {
+        None => automatic(py),
+        given => exemplar_labels(given),
+    }
+}
+
 /// Exemplar labels for the current span, when automatic exemplars are on and a span is
 /// active and sampled.
 #[inline]

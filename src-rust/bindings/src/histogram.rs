@@ -9,7 +9,7 @@ use vumeter_core::{Descriptor, Family, HistogramCore, MetricKind};
 
 use crate::arrays;
 use crate::errors::{map_metric_error, missing_label_values};
-use crate::exemplars::{exemplar_labels, exemplar_tuple, ExemplarTuple};
+use crate::exemplars::{exemplar_tuple, ExemplarTuple};
 use crate::labels::{new_family, AnyFamily, MetricFamily};
 
 #[inline]
@@ -19,11 +19,7 @@ fn observe(
     amount: f64,
     exemplar: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
-    let labels = match exemplar {
-        None => crate::exemplars::automatic(py)?,
-        explicit => exemplar_labels(explicit)?,
-    };
-    match labels {
+    match crate::exemplars::resolve(py, exemplar)? {
         None => core.observe(amount).map(|_| ()),
         Some(labels) => core.observe_with_exemplar(amount, labels),
     }
