@@ -160,16 +160,17 @@ async def test_database_check_that_hangs_times_out() -> None:
 
 
 async def test_database_check_awaits_a_coroutine_from_a_plain_function() -> None:
-    loop_thread = threading.current_thread()
-    ran_on: list[threading.Thread] = []
+    serving_loop = asyncio.get_running_loop()
+    ran_on: list[asyncio.AbstractEventLoop] = []
 
     async def ping() -> bool:
-        ran_on.append(threading.current_thread())
+        ran_on.append(asyncio.get_running_loop())
         return False
 
     result = await run(database_check(lambda: ping(), description="redis"))
     assert (result.ok, result.message) == (False, "redis ping returned False")
-    assert ran_on == [loop_thread], "the coroutine runs on the event loop, not in the thread"
+    assert len(ran_on) == 1
+    assert ran_on[0] is not serving_loop, "user coroutines never run on the serving loop"
     with pytest.raises(TypeError, match="ping callable"):
         database_check("postgres://")  # type: ignore[arg-type]
 

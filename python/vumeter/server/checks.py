@@ -2,20 +2,25 @@
 
 Each factory validates its arguments when called (so a typo fails at start-up, not at the
 first probe) and returns a check for :meth:`vumeter.server.HealthChecks.add`. Checks that may
-block (NVML, the file system, a database driver) are plain functions, which ``HealthChecks`` runs
-in a thread with a timeout; checks that cannot block are ``async`` so they stay on the loop.
+block (NVML, the file system, a database driver, a ``multiprocessing.Event`` whose lock another
+process may hold) are plain functions, which ``HealthChecks`` runs in a thread with a timeout.
+Only reading a ``threading.Event`` or ``asyncio.Event``, which is a memory read, runs on the
+serving loop. Their messages are vumeter's own words (paths, sizes, device names), so they are
+public; exceptions of a user's callable are not (see :class:`vumeter.server.CheckOutcome`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import os
 import shutil
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
-from vumeter.server.health import CheckOutcome
+from vumeter.server.health import CheckOutcome, nonblocking
 
 __all__ = [
     "database_check",
@@ -75,8 +80,8 @@ def disk_space_check(
             else:
                 reports.append(report)
         if problems:
-            return CheckOutcome(False, "; ".join(problems))
-        return CheckOutcome(True, "; ".join(reports))
+            return CheckOutcome(False, "; ".join(problems), public=True)
+        return CheckOutcome(True, "; ".join(reports), public=True)
 
     return check_disk_space
 
@@ -92,18 +97,21 @@ def models_loaded_check(
 ) -> Callable[[], Any]:
     """Passes once the worker says its models are loaded.
 
-    ``loaded`` is an event-like flag the worker sets (``threading.Event``, ``asyncio.Event``)
-    or a callable returning ``bool`` (sync or async), e.g. ``lambda: model is not None``.
+    ``loaded`` is an event-like flag the worker sets (``threading.Event``, ``asyncio.Event``,
+    ``multiprocessing.Event``) or a callable returning ``bool`` (sync or async), e.g.
+    ``lambda: model is not None``. A ``multiprocessing.Event`` (or any other flag) is read in a
+    thread: its ``is_set`` takes a lock shared with other processes and may block.
     """
     if hasattr(loaded, "is_set") and callable(loaded.is_set):
         flag = loaded
 
-        # Reading a flag cannot block, so it runs on the loop instead of in a thread.
-        async def check_models_loaded_flag() -> CheckOutcome:
+        def check_models_loaded_flag() -> CheckOutcome:
             if flag.is_set():
-                return CheckOutcome(True, "models loaded")
-            return CheckOutcome(False, "models not loaded yet")
+                return CheckOutcome(True, "models loaded", public=True)
+            return CheckOutcome(False, "models not loaded yet", public=True)
 
+        if isinstance(flag, threading.Event | asyncio.Event):
+            return nonblocking(check_models_loaded_flag)  # a memory read
         return check_models_loaded_flag
     if not callable(loaded):
         raise TypeError(
@@ -116,7 +124,8 @@ def models_loaded_check(
         if not isinstance(value, bool):
             kind = type(value).__name__
             raise TypeError(f"models-loaded callable returned {kind}; expected bool")
-        return CheckOutcome(value, "models loaded" if value else "models not loaded yet")
+        message = "models loaded" if value else "models not loaded yet"
+        return CheckOutcome(value, message, public=True)
 
     if inspect.iscoroutinefunction(function):
 
@@ -135,15 +144,17 @@ def database_check(ping: Callable[[], Any], *, description: str = "database") ->
     """Passes when ``ping()`` (sync or async) returns anything but ``False`` without raising.
 
     ``ping`` is whatever the driver offers: ``lambda: conn.execute("SELECT 1")``,
-    ``pool.ping``, ``redis.ping``. Its exception, with its type, becomes the failure message.
+    ``pool.ping``, ``redis.ping``. Its exception, with its type, becomes the failure message;
+    ``/readyz`` shows only the type unless the server exposes check details, because a driver's
+    error text may contain the connection string. ``description`` is shown to any client.
     """
     if not callable(ping):
         raise TypeError(f"database_check expects a ping callable, got {type(ping).__name__}")
 
     def outcome(value: object) -> CheckOutcome:
         if value is False:
-            return CheckOutcome(False, f"{description} ping returned False")
-        return CheckOutcome(True, f"{description} reachable")
+            return CheckOutcome(False, f"{description} ping returned False", public=True)
+        return CheckOutcome(True, f"{description} reachable", public=True)
 
     if inspect.iscoroutinefunction(ping):
 
@@ -155,7 +166,8 @@ def database_check(ping: Callable[[], Any], *, description: str = "database") ->
     def check_database() -> CheckOutcome | Awaitable[CheckOutcome]:
         value = ping()
         if inspect.isawaitable(value):
-            # e.g. a lambda around an async driver call: HealthChecks awaits it on the loop.
+            # e.g. a lambda around an async driver call: HealthChecks awaits it on the check's
+            # own event loop, never on the serving one.
             return _awaited_outcome(value, outcome)
         return outcome(value)
 
@@ -181,11 +193,13 @@ def gpu_check(min_devices: int = 1) -> Callable[[], CheckOutcome]:
         try:
             import pynvml
         except ImportError:
-            return CheckOutcome(False, "nvidia-ml-py is not installed (pip install vumeter[gpu])")
+            return CheckOutcome(
+                False, "nvidia-ml-py is not installed (pip install vumeter[gpu])", public=True
+            )
         try:
             pynvml.nvmlInit()
         except pynvml.NVMLError as error:
-            return CheckOutcome(False, f"NVML unavailable: {error}")
+            return CheckOutcome(False, f"NVML unavailable: {error}", public=True)
         try:
             count = pynvml.nvmlDeviceGetCount()
             described = []
@@ -196,13 +210,15 @@ def gpu_check(min_devices: int = 1) -> Callable[[], CheckOutcome]:
                 name = name.decode() if isinstance(name, bytes) else str(name)
                 described.append(f"{index}: {name}, {format_bytes(memory.free)} free")
         except pynvml.NVMLError as error:
-            return CheckOutcome(False, f"NVML query failed: {error}")
+            return CheckOutcome(False, f"NVML query failed: {error}", public=True)
         finally:
             # NVML reference-counts init/shutdown, so this leaves other users (GPUMonitor) be.
             with contextlib.suppress(pynvml.NVMLError):
                 pynvml.nvmlShutdown()
         if count < min_devices:
-            return CheckOutcome(False, f"{count} GPU(s) visible, need at least {min_devices}")
-        return CheckOutcome(True, f"{count} GPU(s): " + "; ".join(described))
+            return CheckOutcome(
+                False, f"{count} GPU(s) visible, need at least {min_devices}", public=True
+            )
+        return CheckOutcome(True, f"{count} GPU(s): " + "; ".join(described), public=True)
 
     return check_gpu
