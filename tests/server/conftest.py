@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import select
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,31 @@ class WorkerProcess:
         self.process = process
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self._lines: queue.Queue[str] | None = None
+
+    def read_line(self, timeout: float) -> dict[str, Any]:
+        """The worker's next JSON line on standard output.
+
+        Read by a thread through the buffered stream: ``select`` on the pipe would miss lines
+        the stream has buffered already (the port line's read may have taken them too).
+        """
+        if self._lines is None:
+            self._lines = queue.Queue()
+            threading.Thread(target=self._read_lines, args=(self._lines,), daemon=True).start()
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"the worker printed nothing within {timeout} s") from None
+        if not line:
+            raise EOFError("the worker closed its standard output")
+        parsed: dict[str, Any] = json.loads(line)
+        return parsed
+
+    def _read_lines(self, lines: queue.Queue[str]) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            lines.put(line)
+        lines.put("")
 
     def wait_exit(self, timeout: float) -> tuple[int, str]:
         """Exit status and the rest of stdout, once the worker has exited."""
@@ -65,12 +93,14 @@ def start_worker() -> Iterator[StartWorker]:
     """Run worker_process.py with the given options; it is killed at teardown if still alive."""
     processes: list[subprocess.Popen[str]] = []
 
-    def start(*options: str) -> WorkerProcess:
-        process = subprocess.Popen(
-            [sys.executable, str(WORKER_SCRIPT), *options],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+    def start(*options: str, stderr: Path | None = None) -> WorkerProcess:
+        with open(stderr, "w") if stderr is not None else contextlib.nullcontext() as log:
+            process = subprocess.Popen(
+                [sys.executable, str(WORKER_SCRIPT), *options],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
         processes.append(process)
         assert process.stdout is not None
         ready, _, _ = select.select([process.stdout], [], [], 30)

@@ -5,13 +5,21 @@ thread with signal handlers (``--mode thread``), or ``MetricsServer`` in asyncio
 (``--mode asyncio``). ``--busy-threads`` Python threads spin on pure-Python work so that they
 hold the GIL, the worst case for the server thread. It prints ``{"port": N}`` once listening,
 and ``worker finally ran`` when it unwinds, which proves exit went through ``SystemExit``.
+
+For the connection-limit tests: ``--nofile`` lowers the open-file limit, ``--header-timeout``
+sets the server's, ``--log`` sends INFO logs to standard error, and ``--exhaust-fds S`` opens
+files until none is left, for S seconds, as a worker leaking descriptors would.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import logging
+import os
+import resource
 import sys
 import threading
 import time
@@ -20,7 +28,7 @@ from collections.abc import Iterator
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from vumeter import CollectorRegistry, Counter, Histogram
-from vumeter.server import HealthChecks, MetricsServer, serve
+from vumeter.server import HealthChecks, MetricsServer, ServerLimits, serve
 
 DATASETS = ("librispeech", "commonvoice", "vctk", "musan")
 
@@ -70,6 +78,25 @@ def busy_work(processed: Counter, duration: Histogram, stop: threading.Event) ->
         index += 1
 
 
+def exhaust_fds(seconds: float) -> None:
+    """Hold every free file descriptor for ``seconds``, then give them back."""
+    held = []
+    with contextlib.suppress(OSError):
+        while True:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+    print(json.dumps({"exhausted": len(held)}), flush=True)
+    time.sleep(seconds)
+    for fd in held:
+        os.close(fd)
+    print(json.dumps({"released": len(held)}), flush=True)
+
+
+def limits_of(options: argparse.Namespace) -> ServerLimits:
+    if options.header_timeout is None:
+        return ServerLimits()
+    return ServerLimits(header_timeout=options.header_timeout)
+
+
 def run_thread_mode(options: argparse.Namespace) -> None:
     registry, processed, duration = build_registry(options.slow_metrics)
     checks = HealthChecks()
@@ -82,12 +109,15 @@ def run_thread_mode(options: argparse.Namespace) -> None:
         grace_period=options.grace,
         shutdown_timeout=options.shutdown_timeout,
         install_signal_handlers=True,
+        limits=limits_of(options),
     )
     stop = threading.Event()
     for _ in range(max(options.busy_threads - 1, 0)):
         threading.Thread(target=busy_work, args=(processed, duration, stop), daemon=True).start()
     print(json.dumps({"port": handle.port}), flush=True)
     try:
+        if options.exhaust_fds is not None:
+            exhaust_fds(options.exhaust_fds)
         if options.busy_threads > 0:
             busy_work(processed, duration, stop)  # the main thread works too, like a real worker
         else:
@@ -109,6 +139,7 @@ async def run_asyncio_mode(options: argparse.Namespace) -> None:
         checks,
         grace_period=options.grace,
         shutdown_timeout=options.shutdown_timeout,
+        limits=limits_of(options),
     )
     await server.start()
     server.install_signal_handlers()
@@ -129,7 +160,15 @@ def main() -> None:
     parser.add_argument(
         "--switch-interval", type=float, default=None, help="sys.setswitchinterval, seconds"
     )
+    parser.add_argument("--nofile", type=int, default=None, help="RLIMIT_NOFILE to run under")
+    parser.add_argument("--header-timeout", type=float, default=None)
+    parser.add_argument("--log", action="store_true", help="INFO logs to standard error")
+    parser.add_argument("--exhaust-fds", type=float, default=None, metavar="SECONDS")
     options = parser.parse_args()
+    if options.nofile is not None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (options.nofile, options.nofile))
+    if options.log:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     if options.switch_interval is not None:
         sys.setswitchinterval(options.switch_interval)
     if options.mode == "thread":

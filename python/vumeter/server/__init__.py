@@ -21,6 +21,7 @@ from vumeter.server import checks
 from vumeter.server.app import CHECKS_KEY, ENDPOINTS, create_app
 from vumeter.server.health import CheckOutcome, CheckResult, HealthChecks, HealthReport
 from vumeter.server.lifecycle import MetricsServer
+from vumeter.server.limits import ServerLimits
 from vumeter.server.runner import ServerHandle, serve
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "HealthReport",
     "MetricsServer",
     "ServerHandle",
+    "ServerLimits",
     "checks",
     "create_app",
     "serve",

@@ -15,26 +15,38 @@
 Health bodies are JSON with ``status`` (``pass``/``fail``), ``timestamp``, ``version``,
 ``message`` and ``checks`` (per check: status, message, duration, when, whether cached); the
 HTTP status is 200 when passing and 503 when not. Unknown paths get a JSON 404 and wrong methods
-a JSON 405 with ``Allow``. Use :func:`create_app` to mount this in an existing asyncio service;
-:func:`vumeter.server.serve` runs it in a background thread for synchronous workers.
+a JSON 405 with ``Allow``. Error bodies and check messages never carry an exception's text
+(:mod:`vumeter.server.errors`); the log does, under the error id the body shows. Use
+:func:`create_app` to mount this in an existing asyncio service; :func:`vumeter.server.serve`
+runs it in a background thread for synchronous workers.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import importlib.metadata
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from vumeter import REGISTRY
+from vumeter.server.connections import track_requests
+from vumeter.server.errors import error_response, new_error_id
 from vumeter.server.health import HealthChecks, HealthReport, iso_timestamp
 from vumeter.server.negotiation import encode_metrics
+from vumeter.server.rendering import (
+    SCRAPE_TIMEOUT_HEADER,
+    RenderPool,
+    RenderRefused,
+    RenderTimedOut,
+    scrape_timeout,
+)
+from vumeter.server.self_metrics import ServerStats, track_server, untrack_server
 
 __all__ = ["CHECKS_KEY", "ENDPOINTS", "create_app"]
 
@@ -51,21 +63,43 @@ ENDPOINTS: dict[str, str] = {
     "/ready": "readiness, under the specification's name",
 }
 
+#: The health probes: a connection admitted beyond the connection cap may ask for these only.
+PROBE_PATHS: frozenset[str] = frozenset(ENDPOINTS) - {"/metrics"}
+
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
+#: Name of the ``/readyz`` entry that appears while renders of ``/metrics`` are stuck.
+RENDER_CHECK_NAME = "metrics_render"
+
+
 class _AppState:
-    def __init__(self, registry: Collector, version: str, render_threads: int) -> None:
+    def __init__(
+        self,
+        registry: Collector,
+        version: str,
+        renders: RenderPool,
+        scrape_timeout: float,
+        expose_check_details: bool,
+        stats: ServerStats,
+    ) -> None:
         self.registry = registry
         self.version = version
         self.started_at = time.monotonic()
-        self.render_threads = render_threads
-        self.executor: ThreadPoolExecutor | None = None
+        self.renders = renders
+        self.scrape_timeout = scrape_timeout
+        self.expose_check_details = expose_check_details
+        self.stats = stats
 
 
 #: The app's :class:`HealthChecks`, for handlers and for code that only holds the app.
 CHECKS_KEY = web.AppKey("vumeter_checks", HealthChecks)
 _STATE_KEY = web.AppKey("vumeter_state", _AppState)
+
+
+def stats_of(app: web.Application) -> ServerStats:
+    """The counters behind the server's self-metrics, for the parts that run the app."""
+    return app[_STATE_KEY].stats
 
 
 def default_version() -> str:
@@ -87,11 +121,18 @@ def create_app(
     *,
     version: str | None = None,
     render_threads: int = 2,
+    scrape_timeout: float = 10.0,
+    max_stuck_renders: int = 2,
+    expose_check_details: bool = False,
 ) -> web.Application:
     """Build the application serving ``registry`` and the health of ``checks``.
 
     Without ``checks`` the app has no readiness checks and counts as started, so every probe
-    passes while the process runs. ``render_threads`` bounds how many scrapes render at once.
+    passes while the process runs. ``render_threads`` bounds how many scrapes render at once;
+    ``scrape_timeout`` how long one may take (less when Prometheus says it waits less); while
+    ``max_stuck_renders`` renders have outlived their timeout, scrapes are refused (see
+    :mod:`vumeter.server.rendering`). ``expose_check_details=True`` shows each check's full
+    message in ``/readyz`` (an exception's text included) instead of its summary.
     """
     if not hasattr(registry, "collect"):
         raise TypeError(
@@ -103,16 +144,46 @@ def create_app(
         checks.mark_started()
     elif not isinstance(checks, HealthChecks):
         raise TypeError(f"checks must be a vumeter HealthChecks, got {type(checks).__name__}")
-    if type(render_threads) is not int or render_threads < 1:
-        raise ValueError(f"render_threads must be an int >= 1, got {render_threads!r}")
+    for what, count in (
+        ("render_threads", render_threads),
+        ("max_stuck_renders", max_stuck_renders),
+    ):
+        if type(count) is not int or count < 1:
+            raise ValueError(f"{what} must be an int >= 1, got {count!r}")
+    if (
+        isinstance(scrape_timeout, bool)
+        or not isinstance(scrape_timeout, int | float)
+        or not math.isfinite(scrape_timeout)
+        or scrape_timeout <= 0
+    ):
+        raise ValueError(
+            f"scrape_timeout must be a finite number of seconds > 0, got {scrape_timeout!r}"
+        )
+    if not isinstance(expose_check_details, bool):
+        raise TypeError(
+            f"expose_check_details must be a bool, got {type(expose_check_details).__name__}"
+        )
 
     app = web.Application(
-        middlewares=[*_tracing_middlewares(), _json_errors, _close_connections_when_draining]
+        middlewares=[
+            track_requests,
+            *_tracing_middlewares(),
+            _json_errors,
+            _close_connections_when_draining,
+        ]
     )
+    stats = ServerStats()
     app[CHECKS_KEY] = checks
-    app[_STATE_KEY] = _AppState(registry, version or default_version(), render_threads)
-    app.on_startup.append(_start_executor)
-    app.on_cleanup.append(_stop_executor)
+    app[_STATE_KEY] = _AppState(
+        registry,
+        version or default_version(),
+        RenderPool(render_threads, max_stuck_renders, stats),
+        float(scrape_timeout),
+        expose_check_details,
+        stats,
+    )
+    app.on_startup.append(_track_stats)
+    app.on_cleanup.append(_untrack_stats)
     app.router.add_get("/", _index)
     app.router.add_get("/metrics", _metrics)
     for path in ("/livez", "/health"):
@@ -133,16 +204,14 @@ def _tracing_middlewares() -> list[Any]:
     return [tracing_middleware]
 
 
-async def _start_executor(app: web.Application) -> None:
+async def _track_stats(app: web.Application) -> None:
     state = app[_STATE_KEY]
-    state.executor = ThreadPoolExecutor(state.render_threads, thread_name_prefix="vumeter-render")
+    track_server(state.registry, state.stats)
 
 
-async def _stop_executor(app: web.Application) -> None:
+async def _untrack_stats(app: web.Application) -> None:
     state = app[_STATE_KEY]
-    if state.executor is not None:
-        state.executor.shutdown(wait=False, cancel_futures=True)
-        state.executor = None
+    untrack_server(state.registry, state.stats)
 
 
 def _health_body(
@@ -165,9 +234,26 @@ async def _liveness(request: web.Request) -> web.Response:
 
 
 async def _readiness(request: web.Request) -> web.Response:
+    state = request.app[_STATE_KEY]
     report: HealthReport = await request.app[CHECKS_KEY].readiness()
-    results = {result.name: result.to_json() for result in report.results}
-    return _health_body(request, report.ok, report.message, results)
+    details = state.expose_check_details
+    results = {result.name: result.to_json(details=details) for result in report.results}
+    ok, message = report.ok, report.message
+    stuck = state.renders.describe_stuck()
+    if stuck is not None and not request.app[CHECKS_KEY].shutting_down:
+        # A hung collector is the worker's fault and does not heal by itself: say so here, and
+        # fail readiness once scrapes are refused.
+        refusing = state.renders.refusing
+        results[RENDER_CHECK_NAME] = {"status": "fail" if refusing else "pass", "message": stuck}
+        if refusing:
+            ok = False
+            if report.ok:
+                message = f"not ready: failing checks: {RENDER_CHECK_NAME}"
+            elif "failing checks: " in message:
+                message = f"{message}, {RENDER_CHECK_NAME}"
+            else:
+                message = f"{message}; failing checks: {RENDER_CHECK_NAME}"
+    return _health_body(request, ok, message, results)
 
 
 async def _startup(request: web.Request) -> web.Response:
@@ -191,14 +277,38 @@ async def _metrics(request: web.Request) -> web.Response:
     names = request.query.getall("name[]", [])
     if names and not isinstance(state.registry, CollectorRegistry):
         raise web.HTTPBadRequest(text="name[] needs the served registry to be a CollectorRegistry")
-    encoded = await asyncio.get_running_loop().run_in_executor(
-        state.executor,
+    render = functools.partial(
         encode_metrics,
         state.registry,
         request.headers.get("Accept"),
         request.headers.get("Accept-Encoding"),
         names,
     )
+    timeout = scrape_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER), state.scrape_timeout)
+    try:
+        encoded = await state.renders.render(render, timeout)
+    except RenderTimedOut as error:
+        return error_response(
+            503,
+            f"rendering the metrics did not finish within the scrape timeout "
+            f"({error.timeout:.3g} s): a collector is slow or hung",
+            error_id=error.error_id,
+        )
+    except RenderRefused as error:
+        return error_response(
+            503,
+            f"metrics unavailable: {error.stuck} earlier render(s) are stuck in a collector "
+            f"that does not return; new scrapes are refused until one finishes",
+            error_id=error.oldest_error_id,
+        )
+    except Exception as error:
+        error_id = new_error_id()
+        logger.error("rendering the metrics failed [error %s]", error_id, exc_info=error)
+        return error_response(
+            500,
+            f"rendering the metrics failed: a collector raised {type(error).__name__}",
+            error_id=error_id,
+        )
     headers = {"Content-Type": encoded.content_type, "Vary": "Accept, Accept-Encoding"}
     if encoded.content_encoding is not None:
         headers["Content-Encoding"] = encoded.content_encoding
@@ -222,9 +332,15 @@ async def _json_errors(request: web.Request, handler: _Handler) -> web.StreamRes
         headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
         return web.json_response(body, status=error.status, headers=headers)
     except Exception as error:
-        logger.exception("unhandled error serving %s %s", request.method, request.path)
-        body = {"status": "error", "error": f"{type(error).__name__}: {error}"}
-        return web.json_response(body, status=500)
+        error_id = new_error_id()
+        logger.exception(
+            "unhandled error serving %s %s [error %s]", request.method, request.path, error_id
+        )
+        return error_response(
+            500,
+            f"internal error serving {request.path} ({type(error).__name__})",
+            error_id=error_id,
+        )
 
 
 @web.middleware

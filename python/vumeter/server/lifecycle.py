@@ -8,6 +8,11 @@ closes, idle keep-alive connections are closed, and requests still in flight get
 ``shutdown_timeout`` seconds to finish before they are cancelled. A second signal during the
 grace period skips the rest of it.
 
+The server listens on loopback (127.0.0.1) unless given another ``host``: a worker's metrics and
+health are for the machine's own Prometheus agent or kubelet unless the operator decides
+otherwise (containers need ``host="0.0.0.0"``; see docs/server.md on exposure). Connections are
+capped and timed out as :class:`~vumeter.server.limits.ServerLimits` says.
+
 For synchronous workers, :func:`vumeter.server.serve` runs a :class:`MetricsServer` in a
 background thread.
 """
@@ -26,12 +31,19 @@ from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client.registry import Collector
 
 from vumeter import REGISTRY
-from vumeter.server.app import CHECKS_KEY, create_app
+from vumeter.server.app import CHECKS_KEY, PROBE_PATHS, create_app, stats_of
+from vumeter.server.connections import GUARD_KEY, ConnectionGuard
 from vumeter.server.health import HealthChecks
+from vumeter.server.limits import ServerLimits
+from vumeter.server.listener import GuardedSite
 
 __all__ = ["MetricsServer", "format_url"]
 
 logger = logging.getLogger("vumeter.server")
+
+
+#: Where the server listens unless told otherwise: this machine only.
+DEFAULT_HOST = "127.0.0.1"
 
 
 def format_url(host: str, port: int) -> str:
@@ -67,12 +79,15 @@ def _seconds(what: str, value: float) -> float:
 class MetricsServer:
     """The metrics and health server on ``host:port`` in the running event loop.
 
-    ``port=0`` picks a free port; read the bound one from :attr:`port` after :meth:`start`.
+    ``host`` defaults to 127.0.0.1 (this machine only); ``"0.0.0.0"`` listens on every IPv4
+    interface, as a container needs. ``port=0`` picks a free port; read the bound one from
+    :attr:`port` after :meth:`start`. ``limits`` caps connections and sets their timeouts;
+    ``scrape_timeout`` and ``expose_check_details`` are :func:`create_app`'s.
     """
 
     def __init__(
         self,
-        host: str = "0.0.0.0",
+        host: str = DEFAULT_HOST,
         port: int = 8080,
         registry: Collector = REGISTRY,
         checks: HealthChecks | None = None,
@@ -81,14 +96,30 @@ class MetricsServer:
         grace_period: float = 5.0,
         shutdown_timeout: float = 5.0,
         access_log: bool = False,
+        limits: ServerLimits | None = None,
+        scrape_timeout: float = 10.0,
+        expose_check_details: bool = False,
     ) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an int between 0 and 65535, got {port!r}")
+        if not isinstance(host, str):
+            raise TypeError(f"host must be a str, got {type(host).__name__}")
+        if limits is not None and not isinstance(limits, ServerLimits):
+            raise TypeError(f"limits must be a ServerLimits, got {type(limits).__name__}")
         self.host = host
         self._requested_port = port
         self.grace_period = _seconds("grace_period", grace_period)
         self.shutdown_timeout = _seconds("shutdown_timeout", shutdown_timeout)
-        self.app = create_app(registry, checks, version=version)
+        self.limits = limits if limits is not None else ServerLimits()
+        self.app = create_app(
+            registry,
+            checks,
+            version=version,
+            scrape_timeout=scrape_timeout,
+            expose_check_details=expose_check_details,
+        )
+        self._guard = ConnectionGuard(self.limits, stats_of(self.app), PROBE_PATHS)
+        self.app[GUARD_KEY] = self._guard
         # access_log=None switches aiohttp's per-request logging off: probes every few seconds
         # and scrapes every 15 s would otherwise drown the worker's own log lines.
         self._runner = web.AppRunner(
@@ -96,7 +127,9 @@ class MetricsServer:
             access_log=logging.getLogger("aiohttp.access") if access_log else None,
             shutdown_timeout=self.shutdown_timeout,
             logger=_ClientErrorLogger(logging.getLogger("aiohttp.server")),
+            **self.limits.handler_args(),
         )
+        self._site: GuardedSite | None = None
         self._port: int | None = None
         self._closed: asyncio.Event | None = None
         self._skip_grace: asyncio.Event | None = None
@@ -123,7 +156,13 @@ class MetricsServer:
             raise RuntimeError("this MetricsServer was already started; create a new one")
         self._closed, self._skip_grace = asyncio.Event(), asyncio.Event()
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self._requested_port)
+        site = GuardedSite(
+            self._runner,
+            self.host,
+            self._requested_port,
+            guard=self._guard,
+            stats=stats_of(self.app),
+        )
         try:
             await site.start()
         except OSError as error:
@@ -133,8 +172,19 @@ class MetricsServer:
                 error.errno,
                 f"cannot listen on {self.host}:{self._requested_port}: {error.strerror or error}",
             ) from error
-        self._port = int(self._runner.addresses[0][1])
-        logger.info("serving metrics and health on %s", self.url)
+        self._site = site
+        self._port = site.port
+        reach = (
+            "this machine only; pass host='0.0.0.0' to be reachable from elsewhere"
+            if self.host in ("127.0.0.1", "::1", "localhost")
+            else "reachable from other machines"
+        )
+        logger.info(
+            "serving metrics and health on %s (%s; at most %d connections)",
+            self.url,
+            reach,
+            self._guard.cap,
+        )
 
     def begin_shutdown(self) -> None:
         """Fail readiness now; stop listening after the grace period. Call from the loop."""

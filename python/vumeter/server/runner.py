@@ -24,7 +24,8 @@ from prometheus_client.registry import Collector
 
 from vumeter import REGISTRY
 from vumeter.server.health import HealthChecks
-from vumeter.server.lifecycle import MetricsServer
+from vumeter.server.lifecycle import DEFAULT_HOST, MetricsServer
+from vumeter.server.limits import ServerLimits
 
 __all__ = ["ServerHandle", "serve"]
 
@@ -201,7 +202,7 @@ class _SignalExit:
 
 
 def serve(
-    host: str = "0.0.0.0",
+    host: str = DEFAULT_HOST,
     port: int = 8080,
     registry: Collector = REGISTRY,
     checks: HealthChecks | None = None,
@@ -212,12 +213,16 @@ def serve(
     install_signal_handlers: bool = False,
     access_log: bool = False,
     startup_timeout: float = 10.0,
+    limits: ServerLimits | None = None,
+    scrape_timeout: float = 10.0,
+    expose_check_details: bool = False,
 ) -> ServerHandle:
     """Serve ``/metrics`` and the health endpoints from a background thread.
 
     Returns once the server is listening (``port=0`` picks a free port: read ``handle.port``).
-    Raises ``OSError`` if the address cannot be bound. See :class:`MetricsServer` for the
-    meaning of ``grace_period`` and ``shutdown_timeout``.
+    Listens on 127.0.0.1 unless ``host`` says otherwise (``"0.0.0.0"`` in a container). Raises
+    ``OSError`` if the address cannot be bound. See :class:`MetricsServer` for the other
+    options.
     """
     if install_signal_handlers and threading.current_thread() is not threading.main_thread():
         raise ValueError(
@@ -233,6 +238,9 @@ def serve(
         grace_period=grace_period,
         shutdown_timeout=shutdown_timeout,
         access_log=access_log,
+        limits=limits,
+        scrape_timeout=scrape_timeout,
+        expose_check_details=expose_check_details,
     )
     handle = ServerHandle(server)
     handle._start(startup_timeout)
