@@ -2,7 +2,9 @@
 
 A metric created with ``max_label_sets=N`` refuses its (N+1)th label set with
 :class:`CardinalityLimitExceeded`; each refusal is counted natively and exported as
-``vumeter_label_sets_rejected_total{metric="<name>"}`` by one collector per registry.
+``vumeter_label_sets_rejected_total{metric="<name>"}`` by one collector per registry, for the
+limited families registered there at the time of the scrape: a family that was unregistered
+drops out, so one created again under its name gives one series, not two.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, Metric
 from prometheus_client.registry import CollectorRegistry
 
 from vumeter._native import CardinalityLimitExceeded
+from vumeter._registry import is_registered, registered_among
 
 __all__ = ["CardinalityLimitExceeded", "track_cardinality"]
 
@@ -25,18 +28,22 @@ REJECTED_METRIC = "vumeter_label_sets_rejected"
 class _RejectedLabelSets:
     """Collector of refusals for every limited family of one registry."""
 
-    def __init__(self) -> None:
-        self._families: weakref.WeakSet[Any] = weakref.WeakSet()
+    def __init__(self, registry: CollectorRegistry) -> None:
+        # Weak: the registry holds this collector.
+        self._registry = weakref.ref(registry)
+        self.families: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def add(self, family: Any) -> None:
-        self._families.add(family)
+        self.families.add(family)
 
     def describe(self) -> Iterable[Metric]:
         return [CounterMetricFamily(REJECTED_METRIC, _HELP, labels=["metric"])]
 
     def collect(self) -> Iterable[Metric]:
         metric = CounterMetricFamily(REJECTED_METRIC, _HELP, labels=["metric"])
-        for family in sorted(self._families, key=lambda f: f._name):
+        registry = self._registry()
+        families = registered_among(registry, list(self.families)) if registry else []
+        for family in sorted(families, key=lambda f: f._name):
             metric.add_metric([family._name], float(family._rejected_label_sets))
         return [metric]
 
@@ -52,8 +59,11 @@ def track_cardinality(registry: CollectorRegistry, family: Any) -> None:
     """Adds a limited family to its registry's refusal counter (registered on first use)."""
     with _lock:
         collector = _collectors.get(registry)
-        if collector is None:
-            collector = _RejectedLabelSets()
-            registry.register(collector)
-            _collectors[registry] = collector
+        # Unregistered by its owner since: a fresh one, or refusals would go unexported.
+        if collector is None or not is_registered(registry, collector):
+            fresh = _RejectedLabelSets(registry)
+            if collector is not None:
+                fresh.families |= collector.families
+            registry.register(fresh)
+            _collectors[registry] = collector = fresh
         collector.add(family)

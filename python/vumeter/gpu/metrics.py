@@ -18,6 +18,7 @@ from typing import Final, TypeVar
 from prometheus_client import CollectorRegistry
 
 from vumeter import Counter, Gauge
+from vumeter._registry import reuse_or_register
 
 GPU_LABELS: Final = ("gpu_id",)
 
@@ -118,13 +119,18 @@ _shared: weakref.WeakKeyDictionary[CollectorRegistry, GPUMetrics] = weakref.Weak
 _shared_lock = threading.Lock()
 
 
+def _members(metrics: GPUMetrics) -> list[Gauge | Counter]:
+    return [metrics.monitor_up, metrics.poll_failures, *metrics.per_gpu_gauges]
+
+
 def gpu_metrics_for(registry: CollectorRegistry) -> GPUMetrics:
     """The ``GPUMetrics`` of ``registry``, registering them on first use."""
     if not isinstance(registry, CollectorRegistry):
         raise TypeError(f"registry must be a CollectorRegistry, got {type(registry).__name__}")
     with _shared_lock:
-        metrics = _shared.get(registry)
-        if metrics is None:
-            metrics = GPUMetrics.register(registry)
-            _shared[registry] = metrics
+        # Afresh if the owner unregistered any of them: counting into those would be lost.
+        metrics = reuse_or_register(
+            registry, _shared.get(registry), _members, lambda: GPUMetrics.register(registry)
+        )
+        _shared[registry] = metrics
         return metrics

@@ -39,6 +39,7 @@ from typing import Final, Generic, TypeVar
 
 from prometheus_client.registry import CollectorRegistry
 
+from vumeter._registry import reuse_or_register
 from vumeter.counter import Counter
 
 __all__ = [
@@ -147,10 +148,14 @@ def shipping_metrics(registry: CollectorRegistry | None) -> ShippingMetrics:
     if registry is None:
         return ShippingMetrics(None)
     with _metrics_lock:
-        metrics = _metrics_by_registry.get(registry)
-        if metrics is None:
-            metrics = ShippingMetrics(registry)
-            _metrics_by_registry[registry] = metrics
+        # Afresh if the owner unregistered any of them: counting into those would be lost.
+        metrics = reuse_or_register(
+            registry,
+            _metrics_by_registry.get(registry),
+            lambda cached: (cached.shipped, cached.dropped, cached.failures),
+            lambda: ShippingMetrics(registry),
+        )
+        _metrics_by_registry[registry] = metrics
         return metrics
 
 

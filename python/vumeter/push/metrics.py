@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from vumeter import Counter, Gauge
+from vumeter._registry import reuse_or_register
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +48,18 @@ _shared: weakref.WeakKeyDictionary[CollectorRegistry, PushMetrics] = weakref.Wea
 _shared_lock = threading.Lock()
 
 
+def _members(metrics: PushMetrics) -> list[Gauge | Counter]:
+    return [metrics.failures, metrics.last_success]
+
+
 def push_metrics_for(registry: CollectorRegistry) -> PushMetrics:
     """The ``PushMetrics`` of ``registry``, registering them on first use."""
     if not isinstance(registry, CollectorRegistry):
         raise TypeError(f"registry must be a CollectorRegistry, got {type(registry).__name__}")
     with _shared_lock:
-        metrics = _shared.get(registry)
-        if metrics is None:
-            metrics = PushMetrics.register(registry)
-            _shared[registry] = metrics
+        # Afresh if the owner unregistered any of them: counting into those would be lost.
+        metrics = reuse_or_register(
+            registry, _shared.get(registry), _members, lambda: PushMetrics.register(registry)
+        )
+        _shared[registry] = metrics
         return metrics
