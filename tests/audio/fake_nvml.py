@@ -8,6 +8,7 @@ real binding: no monkeypatching of vumeter internals.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 NOT_SUPPORTED = 3
@@ -47,7 +48,8 @@ class FakeGPU:
 class FakeNVML:
     """``gpus``: the devices; ``init_error``: raised by ``nvmlInit`` while set;
     ``query_error``: raised by the next device query, then cleared; ``hang``: queries
-    block until it is set."""
+    block until it is set (``hanging`` is set once one does). ``init_times``: when each
+    ``nvmlInit`` call came (``time.monotonic()``)."""
 
     NVMLError: type[Exception] = FakeNVMLError
     NVML_TEMPERATURE_GPU: int = 0
@@ -60,11 +62,14 @@ class FakeNVML:
         self.init_error = init_error
         self.query_error: Exception | None = None
         self.hang: threading.Event | None = None
+        self.hanging = threading.Event()
         self.initialized = False
         self.init_calls = 0
+        self.init_times: list[float] = []
         self.shutdown_calls = 0
 
     def nvmlInit(self) -> None:
+        self.init_times.append(time.monotonic())
         self.init_calls += 1
         if self.init_error is not None:
             raise self.init_error
@@ -76,6 +81,7 @@ class FakeNVML:
 
     def _check(self) -> None:
         if self.hang is not None:
+            self.hanging.set()
             self.hang.wait()
         if not self.initialized:
             raise FakeNVMLError(1)  # NVML_ERROR_UNINITIALIZED

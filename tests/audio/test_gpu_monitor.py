@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 import threading
@@ -179,15 +180,18 @@ def test_background_polling_and_stop(registry: CollectorRegistry) -> None:
 
 def test_retries_slow_down_without_a_driver(registry: CollectorRegistry) -> None:
     nvml = FakeNVML(init_error=FakeNVMLError(LIBRARY_NOT_FOUND))
-    monitor = GPUMonitor(registry=registry, nvml=nvml, interval=0.02, max_retry_interval=0.16)
+    monitor = GPUMonitor(registry=registry, nvml=nvml, interval=0.02, max_retry_interval=0.1)
 
     monitor.start()
-    time.sleep(0.6)
+    # Capped at 0.1 s, twelve attempts take about 1 s; doubling without the cap would take
+    # over 40 s, so this deadline (far above any load's delay) also proves the cap.
+    wait_until(lambda: nvml.init_calls >= 12, timeout=10)
     monitor.stop()
 
-    # Every 0.02 s that would be about 30 attempts. With the doubling delay capped at
-    # 0.16 s they happen at 0, .02, .06, .14, .30, .46 s: about 6.
-    assert 2 <= nvml.init_calls <= 10
+    # Each wait is at least the doubling delay, capped (a loaded machine only lengthens them).
+    gaps = [later - earlier for earlier, later in itertools.pairwise(nvml.init_times)]
+    expected = [min(0.02 * 2**attempt, 0.1) for attempt in range(len(gaps))]
+    assert all(gap >= 0.9 * wait for gap, wait in zip(gaps, expected, strict=True)), gaps
     assert value(registry, "vumeter_gpu_poll_failures_total") == nvml.init_calls
 
 
@@ -196,7 +200,7 @@ def test_a_hanging_nvml_call_does_not_block_stop(registry: CollectorRegistry) ->
     nvml.hang = threading.Event()
     monitor = GPUMonitor(registry=registry, nvml=nvml, interval=0.05)
     monitor.start()
-    time.sleep(0.05)
+    assert nvml.hanging.wait(10), "the first poll never reached NVML"
 
     started = time.monotonic()
     stopped = monitor.stop(timeout=0.2)

@@ -194,7 +194,10 @@ def test_slow_gateway_times_out_and_close_is_bounded(
         collector = MetricsCollector(
             metrics, push_gateway_url=gateway.url, batch_interval=0.05, push_timeout=0.3
         ).start()
-        time.sleep(0.1)  # a push is now hanging on the gateway
+        deadline = time.monotonic() + 10
+        while not gateway.requests:  # until a push is hanging on the gateway
+            assert time.monotonic() < deadline, "no push reached the gateway"
+            time.sleep(0.01)
 
         started = time.monotonic()
         process(collector, 2_000)

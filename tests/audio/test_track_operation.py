@@ -38,7 +38,7 @@ def test_success_observes_duration_and_counts_success(
     assert processed(registry, "error") == 0
     assert durations(registry) == 1
     recorded = value(registry, DURATION_SUM, dataset="librispeech", operation="enhance")
-    assert 0.02 <= recorded < 1.0
+    assert 0.02 <= recorded < 10.0  # seconds, not milliseconds, however loaded the machine
     assert op.elapsed == pytest.approx(recorded)
     assert op.sample_id == "s-1"
     assert (op.operation, op.dataset) == ("enhance", "librispeech")
@@ -186,8 +186,10 @@ async def test_async_decorator_and_async_with(
         value(registry, ERRORS, dataset="librispeech", error_type="TimeoutError", severity="error")
         == 1
     )
+    # The two successes are observed, the failure (0.6 s) is not: load cannot change a count.
+    assert durations(registry, "denoise") == 2
     sum_ = value(registry, DURATION_SUM, dataset="librispeech", operation="denoise")
-    assert 0.02 <= sum_ < 0.5
+    assert sum_ >= 0.02
 
 
 async def test_async_cancellation_is_not_an_error(

@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,11 +172,26 @@ def status(url: str) -> int:
         return error.code
 
 
+def poll_status(url: str, until: Callable[[int], bool], timeout: float, what: str) -> int:
+    """Poll ``url`` until its status satisfies ``until``; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not until(code := status(url)):
+        assert time.monotonic() < deadline, f"{what} (last status {code})"
+        time.sleep(0.05)
+    return code
+
+
 def test_the_demo_answers_the_probes_and_drains_like_in_the_cluster() -> None:
-    # The Deployment's arguments, on loopback and a free port, with a short grace period.
+    # The Deployment's arguments, on loopback and a free port, with a short grace period
+    # (long enough that a loaded machine still polls readiness inside it).
     port = free_port()
+    grace = 3.0
     args = list(CONTAINER["args"])
-    for name, value in (("--host", "127.0.0.1"), ("--port", str(port)), ("--grace-period", "1")):
+    for name, value in (
+        ("--host", "127.0.0.1"),
+        ("--port", str(port)),
+        ("--grace-period", str(grace)),
+    ):
         args[args.index(name) + 1] = value
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
@@ -192,7 +208,8 @@ def test_the_demo_answers_the_probes_and_drains_like_in_the_cluster() -> None:
         while status(url + startup["httpGet"]["path"]) != 200:
             assert time.monotonic() < deadline, "the startup probe never passed"
             time.sleep(0.2)
-        assert status(url + CONTAINER["readinessProbe"]["httpGet"]["path"]) == 200
+        readiness = url + CONTAINER["readinessProbe"]["httpGet"]["path"]
+        poll_status(readiness, lambda code: code == 200, 30, "readiness never passed")
         endpoint = SERVICE_MONITOR["spec"]["endpoints"][0]
         with urllib.request.urlopen(url + endpoint["path"], timeout=10) as response:
             exposition = response.read().decode()
@@ -200,8 +217,10 @@ def test_the_demo_answers_the_probes_and_drains_like_in_the_cluster() -> None:
             assert f"# TYPE {family.removesuffix('_total')}" in exposition
 
         process.send_signal(signal.SIGTERM)  # what the kubelet does first
-        time.sleep(0.3)
-        assert status(url + CONTAINER["readinessProbe"]["httpGet"]["path"]) == 503
+        failed = poll_status(
+            readiness, lambda code: code != 200, grace, "readiness still passed after SIGTERM"
+        )
+        assert failed == 503
         code = process.wait(timeout=POD["spec"]["terminationGracePeriodSeconds"])
         assert code == 0
     finally:

@@ -81,8 +81,14 @@ class WorkerProcess:
 
     def wait_exit(self, timeout: float) -> tuple[int, str]:
         """Exit status and the rest of stdout, once the worker has exited."""
-        stdout, _ = self.process.communicate(timeout=timeout)
-        return self.process.returncode, stdout
+        if self._lines is None:
+            stdout, _ = self.process.communicate(timeout=timeout)
+            return self.process.returncode, stdout
+        code = self.process.wait(timeout)
+        rest = []
+        while line := self._lines.get(timeout=timeout):  # the reader thread owns stdout
+            rest.append(line)
+        return code, "".join(rest)
 
 
 StartWorker = Callable[..., WorkerProcess]

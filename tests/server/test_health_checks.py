@@ -116,27 +116,29 @@ async def test_hung_sync_check_is_not_started_again_until_it_returns() -> None:
         assert len(calls) == 1, "a hung check costs one thread, not one per probe"
     finally:
         release.set()
-    for _ in range(100):  # the stuck thread returns; the next probe runs the check again
-        result = await checks.run_check("nvml")
-        if result.ok:
-            break
+    deadline = time.monotonic() + 10  # the stuck thread returns; the next probe runs it again
+    while not (result := await checks.run_check("nvml")).ok:
+        assert time.monotonic() < deadline, result.message
         await asyncio.sleep(0.02)
-    assert result.ok
     assert len(calls) == 2
 
 
 async def test_results_are_cached_for_their_ttl() -> None:
     calls = []
     checks = started_checks()
-    checks.add("counted", lambda: calls.append(1), ttl=0.3)
+    checks.add("counted", lambda: calls.append(1), ttl=0.5)
     first = await checks.run_check("counted")
+    ran = time.monotonic()
     second = await checks.run_check("counted")
     assert (first.cached, second.cached) == (False, True)
     assert second.checked_at == first.checked_at
     assert len(calls) == 1
-    await asyncio.sleep(0.35)
-    third = await checks.run_check("counted")
-    assert not third.cached
+    deadline = time.monotonic() + 10
+    while (third := await checks.run_check("counted")).cached:
+        assert time.monotonic() < deadline, "the cached result never expired"
+        await asyncio.sleep(0.02)
+    assert time.monotonic() - ran >= 0.5, "not run again before its TTL ran out"
+    assert third.checked_at > first.checked_at
     assert len(calls) == 2
 
 
@@ -156,23 +158,25 @@ async def test_concurrent_probes_share_one_run() -> None:
 
 
 async def test_checks_run_concurrently() -> None:
-    async def slow_async() -> bool:
-        await asyncio.sleep(0.3)
+    # Each check waits until all six are running at once: run one after another, the first
+    # would wait for the others until its timeout.
+    together = threading.Barrier(6)
+
+    async def waits_async() -> bool:
+        await asyncio.to_thread(together.wait, 5)
         return True
 
-    def slow_sync() -> bool:
-        time.sleep(0.3)
+    def waits_sync() -> bool:
+        together.wait(5)
         return True
 
-    checks = started_checks()
+    checks = started_checks(default_timeout=10)
     for index in range(3):
-        checks.add(f"async-{index}", slow_async)
-        checks.add(f"sync-{index}", slow_sync)
-    began = time.monotonic()
+        checks.add(f"async-{index}", waits_async)
+        checks.add(f"sync-{index}", waits_sync)
     report = await checks.readiness()
-    assert report.ok
+    assert report.ok, report.message
     assert len(report.results) == 6
-    assert time.monotonic() - began < 1.0
 
 
 async def test_shutting_down_fails_readiness_without_running_checks() -> None:
@@ -224,23 +228,28 @@ def test_registration_errors_say_what_was_expected() -> None:
 
 
 async def test_liveness_answers_while_a_sync_check_hangs(start_server: StartServer) -> None:
-    release = threading.Event()
+    release, entered = threading.Event(), threading.Event()
+
+    def hangs() -> bool:
+        entered.set()
+        return release.wait(30)
+
     checks = started_checks()
-    checks.add("hangs", lambda: release.wait(30), timeout=1.5)
+    checks.add("hangs", hangs, timeout=3)
     handle = start_server(checks=checks)
     try:
         async with aiohttp.ClientSession() as session:
             readiness = asyncio.ensure_future(session.get(handle.url + "/readyz"))
-            await asyncio.sleep(0.2)
+            assert await asyncio.to_thread(entered.wait, 10), "the check never started"
             began = time.monotonic()
             async with session.get(handle.url + "/livez") as response:
                 assert response.status == 200
-            assert time.monotonic() - began < 0.5
+            assert time.monotonic() - began < 1.0
             assert not readiness.done()
             async with await readiness as response:
                 assert response.status == 503
                 body = await response.json()
-            assert body["checks"]["hangs"]["message"] == "timed out after 1.5 s"
+            assert body["checks"]["hangs"]["message"] == "timed out after 3 s"
     finally:
         release.set()
 

@@ -23,8 +23,10 @@ class SlowCollector:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.collecting = threading.Event()
 
     def collect(self) -> Iterator[Metric]:
+        self.collecting.set()
         time.sleep(self.seconds)
         yield GaugeMetricFamily("slow_collector_done", "Set when the slow collect finished", 1)
 
@@ -59,7 +61,8 @@ async def test_serve_binds_a_free_port_and_stops(start_server: StartServer) -> N
 
 
 async def test_begin_shutdown_fails_readiness_first_then_stops(start_server: StartServer) -> None:
-    handle = start_server(grace_period=1.0)
+    # The three requests below must fit in the grace period, on a loaded machine too.
+    handle = start_server(grace_period=3.0)
     handle.begin_shutdown()
     assert handle.checks.shutting_down
     async with aiohttp.ClientSession() as session:
@@ -73,7 +76,7 @@ async def test_begin_shutdown_fails_readiness_first_then_stops(start_server: Sta
         async with session.get(handle.url + "/metrics") as response:
             assert response.status == 200
     assert handle.running
-    stopped = await asyncio.to_thread(handle.wait, 5)
+    stopped = await asyncio.to_thread(handle.wait, 10)
     assert stopped
     assert await refused(handle.url + "/livez")
 
@@ -81,11 +84,12 @@ async def test_begin_shutdown_fails_readiness_first_then_stops(start_server: Sta
 async def test_stop_lets_an_in_flight_scrape_finish(
     start_server: StartServer, registry: CollectorRegistry
 ) -> None:
-    registry.register(SlowCollector(1.0))
+    slow = SlowCollector(1.0)
+    registry.register(slow)
     handle = start_server(grace_period=30.0)  # stop() skips the grace period
     async with aiohttp.ClientSession() as session:
         scrape = asyncio.ensure_future(session.get(handle.url + "/metrics"))
-        await asyncio.sleep(0.3)
+        assert await asyncio.to_thread(slow.collecting.wait, 10), "the scrape never started"
         began = time.monotonic()
         await asyncio.to_thread(handle.stop)
         assert time.monotonic() - began < 5
@@ -98,11 +102,12 @@ async def test_stop_lets_an_in_flight_scrape_finish(
 async def test_stop_is_bounded_by_the_shutdown_timeout(
     start_server: StartServer, registry: CollectorRegistry
 ) -> None:
-    registry.register(SlowCollector(3.0))
+    slow = SlowCollector(3.0)
+    registry.register(slow)
     handle = start_server(shutdown_timeout=0.5)
     async with aiohttp.ClientSession() as session:
         scrape = asyncio.ensure_future(session.get(handle.url + "/metrics"))
-        await asyncio.sleep(0.3)
+        assert await asyncio.to_thread(slow.collecting.wait, 10), "the scrape never started"
         began = time.monotonic()
         await asyncio.to_thread(handle.stop)
         assert time.monotonic() - began < 2.5

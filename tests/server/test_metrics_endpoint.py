@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
+import threading
 import time
 from collections.abc import Iterator
 
@@ -179,7 +180,11 @@ async def test_failing_collector_gives_500_and_the_server_keeps_serving(
 
 
 class SlowCollector:
+    def __init__(self) -> None:
+        self.collecting = threading.Event()
+
     def collect(self) -> Iterator[Metric]:
+        self.collecting.set()
         time.sleep(1.0)
         return iter(())
 
@@ -187,11 +192,12 @@ class SlowCollector:
 async def test_liveness_answers_while_a_slow_scrape_renders(
     start_server: StartServer, audio_registry: CollectorRegistry
 ) -> None:
-    audio_registry.register(SlowCollector())
+    slow = SlowCollector()
+    audio_registry.register(slow)
     handle = start_server(registry=audio_registry)
     async with aiohttp.ClientSession() as session:
         scrape = asyncio.ensure_future(session.get(handle.url + "/metrics"))
-        await asyncio.sleep(0.2)
+        assert await asyncio.to_thread(slow.collecting.wait, 10), "the scrape never started"
         began = time.monotonic()
         async with session.get(handle.url + "/livez") as response:
             assert response.status == 200

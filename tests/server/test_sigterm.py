@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -17,29 +18,44 @@ async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, bytes]:
         return response.status, await response.read()
 
 
+async def poll(
+    session: aiohttp.ClientSession, url: str, until: Callable[[int], bool], timeout: float
+) -> int:
+    """Poll ``url`` until its status satisfies ``until``; ``-1`` once nothing listens."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            code = (await get(session, url))[0]
+        except aiohttp.ClientConnectionError:
+            code = -1
+        if until(code):
+            return code
+        assert time.monotonic() < deadline, f"{url} still answered {code} after {timeout} s"
+        await asyncio.sleep(0.02)
+
+
 @pytest.mark.parametrize("mode", ["thread", "asyncio"])
 async def test_sigterm_drains_then_exits_zero(start_worker: StartWorker, mode: str) -> None:
-    # Each scrape takes 2.5 s; the grace period is 0.8 s. Timeline after SIGTERM at ~0.3 s:
-    # readiness 503 at once, liveness still 200; the listener closes at ~1.1 s; the scrape
-    # that was in flight still completes at ~2.5 s; then the process exits 0.
-    worker = start_worker("--mode", mode, "--grace", "0.8", "--slow-metrics", "2.5")
+    # Each scrape takes 4 s; the grace period is 1.5 s. After SIGTERM, sent while a scrape is
+    # in flight: readiness 503 at once, liveness still 200; the listener closes at ~1.5 s; the
+    # scrape that was in flight still completes at ~4 s; then the process exits 0.
+    grace = 1.5
+    worker = start_worker("--mode", mode, "--grace", str(grace), "--slow-metrics", "4")
     async with aiohttp.ClientSession() as session:
         assert (await get(session, worker.url + "/readyz"))[0] == 200
         scrape = asyncio.ensure_future(get(session, worker.url + "/metrics"))
-        await asyncio.sleep(0.3)
+        assert await asyncio.to_thread(worker.read_line, 10) == {"collecting": True}
         began = time.monotonic()
         worker.process.send_signal(signal.SIGTERM)
-        await asyncio.sleep(0.1)
 
-        status, body = await get(session, worker.url + "/readyz")
+        status = await poll(session, worker.url + "/readyz", lambda code: code != 200, grace)
         assert status == 503
+        _, body = await get(session, worker.url + "/readyz")
         assert b'"shutting down"' in body
         assert (await get(session, worker.url + "/livez"))[0] == 200
-        assert time.monotonic() - began < 0.8, "the probes above ran inside the grace period"
+        assert time.monotonic() - began < grace, "the probes above ran inside the grace period"
 
-        await asyncio.sleep(1.2 - (time.monotonic() - began))
-        with pytest.raises(aiohttp.ClientConnectionError):
-            await get(session, worker.url + "/livez")  # no longer listening
+        await poll(session, worker.url + "/livez", lambda code: code == -1, grace + 2)
         assert not scrape.done(), "the slow scrape is still in flight after the listener closed"
 
         status, body = await scrape
@@ -49,7 +65,7 @@ async def test_sigterm_drains_then_exits_zero(start_worker: StartWorker, mode: s
     code, stdout = await asyncio.to_thread(worker.wait_exit, 10)
     assert code == 0
     assert "worker finally ran" in stdout
-    assert time.monotonic() - began < 5
+    assert time.monotonic() - began < 8, "exits once the in-flight scrape (4 s) is done"
 
 
 async def test_second_sigterm_skips_the_rest_of_the_grace_period(
@@ -59,8 +75,7 @@ async def test_second_sigterm_skips_the_rest_of_the_grace_period(
     async with aiohttp.ClientSession() as session:
         assert (await get(session, worker.url + "/readyz"))[0] == 200
         worker.process.send_signal(signal.SIGTERM)
-        await asyncio.sleep(0.3)
-        assert (await get(session, worker.url + "/readyz"))[0] == 503
+        await poll(session, worker.url + "/readyz", lambda code: code == 503, 10)
     began = time.monotonic()
     worker.process.send_signal(signal.SIGTERM)
     code, stdout = await asyncio.to_thread(worker.wait_exit, 15)

@@ -34,12 +34,14 @@ DATASETS = ("librispeech", "commonvoice", "vctk", "musan")
 
 
 class SlowCollector:
-    """Makes every scrape take ``seconds``: a request that is in flight during the drain."""
+    """Makes every scrape take ``seconds``: a request that is in flight during the drain.
+    Prints ``{"collecting": true}`` when a collect starts, so a test knows it is in flight."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
     def collect(self) -> Iterator[Metric]:
+        print(json.dumps({"collecting": True}), flush=True)
         time.sleep(self.seconds)
         yield GaugeMetricFamily("slow_collector_done", "Set when the slow collect finished", 1)
 
