@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.metrics_core import Metric
 
 from vumeter import CollectorRegistry
-from vumeter.server import CheckOutcome, HealthChecks, MetricsServer, serve
+from vumeter.server import CheckOutcome, HealthChecks, HealthReport, MetricsServer, serve
 from vumeter.server.checks import database_check
 
 from .conftest import StartServer
@@ -131,3 +131,26 @@ def test_the_default_bind_address_is_loopback() -> None:
         assert handle.url.startswith("http://127.0.0.1:")
     finally:
         handle.stop(timeout=15)
+
+
+class BrokenChecks(HealthChecks):
+    """A HealthChecks whose readiness itself fails, with a secret in the message."""
+
+    async def readiness(self) -> HealthReport:
+        raise RuntimeError(f"lost {SECRET}")
+
+
+async def test_any_unexpected_500_hides_the_exception_text(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    checks = BrokenChecks()
+    checks.mark_started()
+    handle = start_server(checks=checks)
+    with caplog.at_level(logging.ERROR, logger="vumeter.server"):
+        status, text = await get(handle.url + "/readyz")
+    assert status == 500
+    assert "hunter2" not in text
+    body = json.loads(text)
+    assert body["error"] == "internal error serving /readyz (RuntimeError)"
+    (record,) = logged(caplog, body["error_id"])
+    assert SECRET in formatted(record)
