@@ -87,8 +87,8 @@ def quantile(q: float, buckets: Cumulative) -> float | None:
 
 def fraction_below(threshold: float, buckets: Cumulative) -> float | None:
     """The share of observations at or below ``threshold`` (linear inside a bucket, as
-    :func:`quantile` assumes), or None when there is no observation."""
-    if not buckets or buckets[-1][0] != _INF:
+    :func:`quantile` assumes), or None when there is no observation or no finite bucket."""
+    if len(buckets) < 2 or buckets[-1][0] != _INF:
         return None
     fixed = _monotonic(buckets)
     observations = fixed[-1][1]

@@ -22,7 +22,11 @@ from vumeter.top.parse import Family, parse_exposition
 
 __all__ = ["Readiness", "Scrape", "ScrapeError", "fetch_metrics", "fetch_readiness", "readyz_url"]
 
-ACCEPT: Final = "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+# What Prometheus itself asks for: OpenMetrics first (it carries native histograms), the
+# text format otherwise.
+ACCEPT: Final = (
+    "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
 _USER_AGENT: Final = "vumeter-top"
 _MAX_BODY: Final = 64 << 20
 

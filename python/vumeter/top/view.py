@@ -182,6 +182,10 @@ def _distributions(
     for state in states:
         span = state.over_window if mode == "window" else state.since_start
         if span is None:
+            # One reading: the groups are known, their distributions not yet.
+            if state.newest is not None:
+                for group in state.newest.histograms.get(key, {}):
+                    per_group.setdefault(group, [])
             continue
         seconds = max(seconds, span.seconds)
         for group, cumulative in histogram_increase(span, key).items():
