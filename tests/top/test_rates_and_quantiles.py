@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tests.top.expositions import OPENMETRICS, latency, processed, view_after
-from vumeter.top.view import StatusRates
+from vumeter.top.view import StatusRates, View
 
 HEAD = "# TYPE audio_samples_processed_total counter\n"
 
 
-def _rates(view, dataset: str = "a", status: str = "success") -> StatusRates:  # type: ignore[no-untyped-def]
+def _rates(view: View, dataset: str = "a", status: str = "success") -> StatusRates:
     assert view.throughput is not None
     (row,) = [row for row in view.throughput if row.dataset == dataset]
     return row.by_status[status]
@@ -41,7 +41,6 @@ def test_a_counter_reset_never_gives_a_negative_rate() -> None:
     rates = _rates(view)
     assert rates.now == pytest.approx(4.0)
     assert rates.average == pytest.approx(12.0)  # 20 + 4 over 2 s
-    assert rates.now >= 0 and rates.average >= 0
 
 
 def test_one_poll_has_totals_but_no_rates_and_no_quantiles() -> None:
@@ -164,4 +163,5 @@ def test_missing_families_leave_their_panels_out() -> None:
         None,
     )
     unrelated = view_after([(0.0, "# TYPE http_requests_total counter\nhttp_requests_total 5\n")])
-    assert unrelated.throughput is None and unrelated.errors is None
+    assert unrelated.throughput is None
+    assert unrelated.errors is None

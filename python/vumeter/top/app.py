@@ -149,7 +149,13 @@ def _loop(
             if not paused or frozen is None:
                 frozen = build_view([e.state() for e in endpoints])
             live.update(
-                render_view(frozen, width=console.width, interval=options.interval, paused=paused),
+                render_view(
+                    frozen,
+                    width=console.width,
+                    height=console.height,
+                    interval=options.interval,
+                    paused=paused,
+                ),
                 refresh=True,
             )
             dirty = False

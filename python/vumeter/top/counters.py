@@ -10,13 +10,13 @@ the first poll counts from zero: it was created since the previous poll.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 __all__ = ["MonotonicTotals"]
 
 G = TypeVar("G", bound=Hashable)
+L = TypeVar("L")
 
 
 class MonotonicTotals(Generic[G]):
@@ -31,26 +31,32 @@ class MonotonicTotals(Generic[G]):
         # group -> totals of series that are gone
         self._retired: dict[G, float] = {}
 
-    def update(self, values: Iterable[tuple[Hashable, G, float]]) -> dict[G, float]:
-        """Take one poll's ``(series, group, value)`` triples; return every group's total.
+    def update(
+        self, samples: Iterable[tuple[Hashable, float, L]], group_of: Callable[[L], G | None]
+    ) -> dict[G, float]:
+        """Take one poll's ``(series, value, labels)`` triples; return every group's total.
 
-        NaN values are skipped (the series keeps its previous state); a series given twice
-        in one poll counts once, with its last value.
+        ``group_of(labels)`` names a series' group; it is called only for a series not
+        seen before (a poll mostly repeats the last one's series), and a series it gives
+        None is left out. NaN values are skipped (the series keeps its previous state); a
+        series given twice in one poll counts once, with its last value.
         """
         previous = self._series
         current: dict[Hashable, tuple[float, float, G]] = {}
-        for series, group, value in values:
-            if math.isnan(value):
-                kept = previous.get(series)
-                if kept is not None:
-                    current[series] = kept
-                continue
+        for series, value, labels in samples:
             state = previous.get(series)
-            offset = 0.0
-            if state is not None:
-                last, offset, _ = state
-                if value < last:
-                    offset += last
+            if value != value:  # NaN, the one value unequal to itself
+                if state is not None:
+                    current[series] = state
+                continue
+            if state is None:
+                group = group_of(labels)
+                if group is not None:
+                    current[series] = (value, 0.0, group)
+                continue
+            last, offset, group = state
+            if value < last:
+                offset += last
             current[series] = (value, offset, group)
         for series in previous.keys() - current.keys():
             last, offset, group = previous[series]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["COUNTERS", "GAUGES", "HISTOGRAMS", "MetricSpec"]
+__all__ = ["COUNTERS", "FAMILY_NAMES", "GAUGES", "HISTOGRAMS", "MetricSpec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +39,19 @@ GAUGES: Final = {
     "queue": MetricSpec("audio_processing_queue_size", ("queue_name",)),
     "workers": MetricSpec("audio_processing_active_workers", ("worker_type",)),
 }
+
+
+def _family_names() -> frozenset[str]:
+    # As the parser names families: a counter's without `_total` once typed, its sample
+    # name when it has no `# TYPE`; a histogram's own, or its `_bucket` series untyped.
+    names: set[str] = set()
+    for spec in COUNTERS.values():
+        names.update((spec.name, spec.name.removesuffix("_total")))
+    for spec in HISTOGRAMS.values():
+        names.update((spec.name, spec.name + "_bucket"))
+    names.update(spec.name for spec in GAUGES.values())
+    return frozenset(names)
+
+
+#: Every family name the panels can read; the parser builds only these.
+FAMILY_NAMES: Final = _family_names()

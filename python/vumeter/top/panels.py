@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
-from rich import box
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
@@ -71,11 +72,73 @@ def _label(value: str) -> str:
     return value or "-"
 
 
-def _table(*columns: str, right_from: int = 1) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=True, show_edge=False)
-    for index, column in enumerate(columns):
-        table.add_column(column, justify="right" if index >= right_from else "left")
-    return table
+T = TypeVar("T")
+
+
+def _cut(items: Sequence[T], limit: int | None) -> tuple[Sequence[T], int]:
+    """The rows to draw when at most ``limit`` fit (one of them says how many are left
+    out), and how many are left out."""
+    if limit is None or len(items) <= limit:
+        return items, 0
+    shown = max(1, limit - 1)
+    return items[:shown], len(items) - shown
+
+
+def _more(table: _Columns, hidden: int) -> None:
+    if hidden:
+        table.add_row(Text(f"… {hidden} more (a taller terminal shows them)", style="dim"))
+
+
+class _Columns:
+    """A table drawn as plain styled lines: columns as wide as their widest cell, two
+    blanks apart. rich's Table measures every cell several times; for a screen redrawn
+    every second that was most of the view's CPU time (6 ms for ten rows of five)."""
+
+    def __init__(self, *headings: str, right_from: int = 1, left: tuple[int, ...] = ()) -> None:
+        self._headings = headings
+        self._right = [i >= right_from and i not in left for i in range(len(headings))]
+        self._rows: list[list[Text]] = []
+
+    def add_row(self, *cells: str | Text) -> None:
+        self._rows.append([cell if isinstance(cell, Text) else Text(cell) for cell in cells])
+
+    def __rich__(self) -> Text:
+        widths = [cell_len(heading) for heading in self._headings]
+        for row in self._rows:
+            if len(row) == len(widths):
+                widths = [max(w, cell.cell_len) for w, cell in zip(widths, row, strict=True)]
+        heading = Text("  ").join(
+            self._pad(Text(h), w, r) for h, w, r in self._cells(self._headings, widths)
+        )
+        heading.stylize("bold")
+        lines = [heading]
+        for row in self._rows:
+            if len(row) != len(widths):  # a note across the columns
+                lines.append(Text.assemble(*row))
+                continue
+            line = Text()
+            for index, (cell, width, right) in enumerate(self._cells(row, widths)):
+                if index:
+                    line.append("  ")
+                line.append_text(self._pad(cell, width, right))
+            lines.append(line)
+        text = Text("\n").join(lines)
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+        return text
+
+    def _cells(self, cells: Sequence[T], widths: list[int]) -> Iterable[tuple[T, int, bool]]:
+        return zip(cells, widths, self._right, strict=True)
+
+    @staticmethod
+    def _pad(cell: Text | str, width: int, right: bool) -> Text:
+        text = cell if isinstance(cell, Text) else Text(cell)
+        gap = " " * (width - text.cell_len)
+        return Text.assemble(gap, text) if right else Text.assemble(text, gap)
+
+
+def _table(*columns: str, right_from: int = 1, left: tuple[int, ...] = ()) -> _Columns:
+    return _Columns(*columns, right_from=right_from, left=left)
 
 
 def _header(view: View, paused: bool, interval: float) -> RenderableType:
@@ -118,7 +181,7 @@ def _endpoint_line(state: EndpointState) -> Text:
     return line
 
 
-def _throughput(view: View) -> Panel | None:
+def _throughput(view: View, limit: int | None) -> Panel | None:
     if view.throughput is None:
         return None
     statuses = sorted(
@@ -126,7 +189,8 @@ def _throughput(view: View) -> Panel | None:
         key=lambda s: (s != "success", s),
     )
     table = _table("dataset", "processor", *statuses, "total", right_from=2)
-    for row in view.throughput:
+    rows, hidden = _cut(view.throughput, limit)
+    for row in rows:
         cells = []
         for status in statuses:
             rates = row.by_status.get(status)
@@ -136,19 +200,22 @@ def _throughput(view: View) -> Panel | None:
             cells.append(text)
         total = sum(rates.total for rates in row.by_status.values())
         table.add_row(_label(row.dataset), _label(row.processor), *cells, _count(total))
+    _more(table, hidden)
     return Panel(table, title="throughput (samples/s, last interval)", title_align="left")
 
 
-def _latency(rows: list[LatencyRow] | None) -> Panel | None:
-    if rows is None:
+def _latency(all_rows: list[LatencyRow] | None, limit: int | None) -> Panel | None:
+    if all_rows is None:
         return None
     table = _table("operation", "rate", "p50", "p95", "p99")
+    rows, hidden = _cut(all_rows, limit)
     for row in rows:
         table.add_row(
             _label(row.operation),
             format_rate(row.per_second),
             *(format_seconds(value) for value in row.quantiles),
         )
+    _more(table, hidden)
     return Panel(table, title="latency", title_align="left")
 
 
@@ -166,11 +233,13 @@ def _sparkline(counts: Sequence[tuple[float, float]]) -> Text:
     return line
 
 
-def _quality(rows: list[QualityRow] | None) -> Panel | None:
-    if rows is None:
+def _quality(all_rows: list[QualityRow] | None, limit: int | None) -> Panel | None:
+    if all_rows is None:
         return None
-    table = _table("dataset", "distribution", "n", "median", f"< {thresholds.LOW_QUALITY_MEDIAN:g}")
-    table.columns[1].justify = "left"
+    table = _table(
+        "dataset", "distribution", "n", "median", f"< {thresholds.LOW_QUALITY_MEDIAN:g}", left=(1,)
+    )
+    rows, hidden = _cut(all_rows, limit)
     for row in rows:
         median = Text(NO_DATA if row.median is None else f"{row.median:.2f}")
         if row.alerting:
@@ -182,25 +251,30 @@ def _quality(rows: list[QualityRow] | None) -> Panel | None:
             median,
             _percent(row.share_below_threshold),
         )
+    _more(table, hidden)
     title = f"quality score (TOPSIS; alert: median < {thresholds.LOW_QUALITY_MEDIAN:g})"
     return Panel(table, title=title, title_align="left")
 
 
-def _errors(panel: ErrorsPanel | None) -> Panel | None:
+def _errors(panel: ErrorsPanel | None, limit: int | None) -> Panel | None:
     if panel is None:
         return None
     parts: list[RenderableType] = []
     ratios = _table("dataset", "error ratio", "attempts")
-    for ratio in panel.ratios:
+    half = None if limit is None else max(2, limit // 2)
+    shown_ratios, hidden_ratios = _cut(panel.ratios, half)
+    for ratio in shown_ratios:
         text = Text(_percent(ratio.ratio))
         if ratio.alerting:
             text.stylize("bold red")
             text.append(" ALERT")
         ratios.add_row(_label(ratio.dataset), text, format_rate(ratio.attempts_per_second))
+    _more(ratios, hidden_ratios)
     parts.append(ratios)
     if panel.by_type:
         types = _table("error type", "severity", "rate", "total", right_from=2)
-        for (error_type, severity), rates in panel.by_type.items():
+        shown_types, hidden_types = _cut(list(panel.by_type.items()), half)
+        for (error_type, severity), rates in shown_types:
             style = "bold red" if severity == "critical" else ""
             types.add_row(
                 _label(error_type),
@@ -208,8 +282,9 @@ def _errors(panel: ErrorsPanel | None) -> Panel | None:
                 format_rate(rates.average),
                 _count(rates.total),
             )
+        _more(types, hidden_types)
         parts.append(types)
-    else:
+    elif panel.by_type is not None:
         parts.append(Text("no errors recorded", style="green"))
     title = f"errors (alert: ratio > {thresholds.ERROR_RATIO:.0%})"
     return Panel(Group(*parts), title=title, title_align="left")
@@ -223,7 +298,7 @@ def _bar(share: float, width: int) -> Text:
     return bar
 
 
-def _gpu(panel: GPUPanel | None, several: bool) -> Panel | None:
+def _gpu(panel: GPUPanel | None, several: bool, limit: int | None) -> Panel | None:
     if panel is None:
         return None
     parts: list[RenderableType] = []
@@ -231,9 +306,9 @@ def _gpu(panel: GPUPanel | None, several: bool) -> Panel | None:
         where = f" on {url}" if several else ""
         parts.append(Text(f"GPU monitoring down{where}", style="bold red"))
     if panel.rows:
-        table = _table("gpu", "memory", "used / total", "util", "temp")
-        table.columns[1].justify = "left"
-        for row in panel.rows:
+        table = _table("gpu", "memory", "used / total", "util", "temp", left=(1,))
+        rows, hidden = _cut(panel.rows, limit)
+        for row in rows:
             share = row.used_share
             name = f"{row.endpoint} {row.gpu_id}" if several else row.gpu_id
             table.add_row(
@@ -243,6 +318,7 @@ def _gpu(panel: GPUPanel | None, several: bool) -> Panel | None:
                 _percent(row.utilization),
                 "-" if row.temperature is None else f"{row.temperature:.0f} °C",
             )
+        _more(table, hidden)
         parts.append(table)
     elif not panel.monitoring_down:
         parts.append(Text("no GPU reported", style="dim"))
@@ -250,15 +326,20 @@ def _gpu(panel: GPUPanel | None, several: bool) -> Panel | None:
 
 
 def _gauges(
-    queues: list[GaugeRow] | None, workers: list[GaugeRow] | None, several: bool
+    queues: list[GaugeRow] | None,
+    workers: list[GaugeRow] | None,
+    several: bool,
+    limit: int | None,
 ) -> Panel | None:
     if queues is None and workers is None:
         return None
     table = _table("kind", "name", "value", right_from=2)
-    for kind, rows in (("queue", queues or []), ("workers", workers or [])):
-        for row in rows:
-            name = f"{row.endpoint} {_label(row.name)}" if several else _label(row.name)
-            table.add_row(kind, name, _count(row.value))
+    every = [("queue", row) for row in queues or []] + [("workers", row) for row in workers or []]
+    rows, hidden = _cut(every, limit)
+    for kind, row in rows:
+        name = f"{row.endpoint} {_label(row.name)}" if several else _label(row.name)
+        table.add_row(kind, name, _count(row.value))
+    _more(table, hidden)
     return Panel(table, title="queues and workers", title_align="left")
 
 
@@ -284,19 +365,38 @@ def _layout(panels: Iterable[Panel | None], width: int) -> RenderableType:
     return Group(*rows)
 
 
+def _rows_that_fit(height: int | None, view: View, wide: bool) -> int | None:
+    """Table rows per panel that fit ``height`` lines: the header, the key line, and per
+    panel its frame and column headings (about five lines) come off first."""
+    if height is None:
+        return None
+    panels = 6 if wide else 6 * 2  # a narrow screen stacks them all (some are short)
+    stacked = (panels + 1) // 2
+    free = height - (2 + len(view.endpoints)) - 5 * stacked
+    return max(2, free // stacked)
+
+
 def render_view(
-    view: View, *, width: int, interval: float, paused: bool = False, keys: bool = True
+    view: View,
+    *,
+    width: int,
+    interval: float,
+    height: int | None = None,
+    paused: bool = False,
+    keys: bool = True,
 ) -> RenderableType:
-    """The whole screen for ``view`` at ``width`` columns; ``keys`` adds the key line."""
+    """The whole screen for ``view`` at ``width`` columns; with ``height``, long tables are
+    cut to what fits (rows nobody can see cost time to draw). ``keys`` adds the key line."""
     several = len(view.endpoints) > 1
+    limit = _rows_that_fit(height, view, width >= _WIDE)
     body = _layout(
         (
-            _throughput(view),
-            _errors(view.errors),
-            _latency(view.latency),
-            _quality(view.quality),
-            _gpu(view.gpu, several),
-            _gauges(view.queues, view.workers, several),
+            _throughput(view, limit),
+            _errors(view.errors, limit),
+            _latency(view.latency, limit),
+            _quality(view.quality, limit),
+            _gpu(view.gpu, several, limit),
+            _gauges(view.queues, view.workers, several, limit),
         ),
         width,
     )

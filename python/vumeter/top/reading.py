@@ -8,21 +8,22 @@ the labels each panel groups by (:mod:`vumeter.top.names`); gauges are taken as 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Final, NamedTuple
 
 from vumeter.top.buckets import NativeBucketKey, native_bucket_counts
 from vumeter.top.counters import MonotonicTotals
 from vumeter.top.names import COUNTERS, GAUGES, HISTOGRAMS, MetricSpec
-from vumeter.top.parse import Family, Sample
+from vumeter.top.parse import Family, NativeFields, Sample
 
 __all__ = ["Group", "HistogramTotals", "Reader", "Reading"]
 
 #: The values of a panel's grouping labels, in :attr:`MetricSpec.group_by` order.
 Group = tuple[str, ...]
-_Triples = list[tuple[Hashable, Group, float]]
-_ClassicTriples = list[tuple[Hashable, tuple[Group, float], float]]
-_NativeTriples = list[tuple[Hashable, tuple[Group, NativeBucketKey], float]]
+_Labels = Mapping[str, str]
+_Triples = list[tuple[Hashable, float, _Labels]]
+_NativeTriples = list[tuple[Hashable, float, tuple[_Labels, NativeBucketKey]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,18 +50,52 @@ class Reading:
 
 
 def _group(labels: Mapping[str, str], group_by: tuple[str, ...]) -> Group:
-    return tuple(labels.get(name, "") for name in group_by)
+    return tuple([labels.get(name, "") for name in group_by])
+
+
+# Bucket bounds repeat in every poll: parse each spelling once.
+_BOUNDS: dict[str, float | None] = {}
 
 
 def _le(labels: Mapping[str, str]) -> float | None:
-    bound = labels.get("le")
-    if bound is None:
+    text = labels.get("le")
+    if text is None:
         return None
     try:
-        value = float(bound)
+        return _BOUNDS[text]
+    except KeyError:
+        pass
+    try:
+        bound: float | None = float(text)
     except ValueError:
-        return None
-    return None if math.isnan(value) else value
+        bound = None
+    if bound is not None and math.isnan(bound):
+        bound = None
+    if len(_BOUNDS) < 4096:
+        _BOUNDS[text] = bound
+    return bound
+
+
+class _Route(NamedTuple):
+    kind: str  # "counter", "gauge" or "histogram"
+    key: str
+    spec: MetricSpec
+
+
+def _routes() -> dict[str, _Route]:
+    """Family name (as the parser names it) -> what to do with its samples."""
+    routes: dict[str, _Route] = {}
+    for key, spec in COUNTERS.items():
+        route = _Route("counter", key, spec)
+        routes[spec.name] = routes[spec.name.removesuffix("_total")] = route
+    for key, spec in GAUGES.items():
+        routes[spec.name] = _Route("gauge", key, spec)
+    for key, spec in HISTOGRAMS.items():
+        routes[spec.name] = routes[spec.name + "_bucket"] = _Route("histogram", key, spec)
+    return routes
+
+
+_ROUTES: Final = _routes()
 
 
 class Reader:
@@ -76,87 +111,81 @@ class Reader:
         self._native: dict[str, MonotonicTotals[tuple[Group, NativeBucketKey]]] = {
             key: MonotonicTotals() for key in HISTOGRAMS
         }
-        self._by_sample_name = self._dispatch_table()
-
-    @staticmethod
-    def _dispatch_table() -> dict[str, tuple[str, str, MetricSpec]]:
-        table: dict[str, tuple[str, str, MetricSpec]] = {}
-        for key, spec in COUNTERS.items():
-            table[spec.name] = ("counter", key, spec)
-        for key, spec in GAUGES.items():
-            table[spec.name] = ("gauge", key, spec)
-        for key, spec in HISTOGRAMS.items():
-            table[spec.name + "_bucket"] = ("classic", key, spec)
-            table[spec.name] = ("native", key, spec)
-        return table
 
     def read(self, families: Iterable[Family], time: float) -> Reading:
         counters: dict[str, _Triples] = {key: [] for key in COUNTERS}
-        classic: dict[str, _ClassicTriples] = {key: [] for key in HISTOGRAMS}
+        classic: dict[str, _Triples] = {key: [] for key in HISTOGRAMS}
         native: dict[str, _NativeTriples] = {key: [] for key in HISTOGRAMS}
         gauges: dict[str, dict[Group, float]] = {}
-        dispatch = self._by_sample_name
         for family in families:
-            for sample in family.samples:
-                route = dispatch.get(sample.name)
-                if route is None:
-                    continue
-                kind, key, spec = route
-                if kind == "native":
-                    if sample.native is not None:
-                        native[key].extend(_native_series(sample, spec))
-                    continue
-                value = sample.value
-                if value is None:
-                    continue
-                labels = sample.labels
-                if kind == "counter":
-                    counters[key].append(
-                        (tuple(labels.items()), _group(labels, spec.group_by), value)
-                    )
-                elif kind == "classic":
-                    bound = _le(labels)
-                    if bound is not None:
-                        classic[key].append(
-                            (tuple(labels.items()), (_group(labels, spec.group_by), bound), value)
-                        )
-                elif not math.isnan(value):  # a gauge
-                    values = gauges.setdefault(key, {})
-                    gauge_group = _group(labels, spec.group_by)
-                    values[gauge_group] = values.get(gauge_group, 0.0) + value
+            route = _ROUTES.get(family.name)
+            if route is None:
+                continue
+            kind, key, spec = route
+            group_by = spec.group_by
+            if kind == "counter":
+                _counter_samples(family.samples, spec.name, counters[key])
+            elif kind == "histogram":
+                bucket_name = spec.name + "_bucket"
+                triples = classic[key]
+                for name, labels, value, fields in family.samples:
+                    if fields is not None:
+                        native[key].extend(_native_series(labels, fields))
+                    elif name == bucket_name and value is not None:
+                        triples.append((tuple(labels.values()), value, labels))
+            else:
+                values = gauges.setdefault(key, {})
+                for name, labels, value, _ in family.samples:
+                    if name == spec.name and value is not None and not math.isnan(value):
+                        group = _group(labels, group_by)
+                        values[group] = values.get(group, 0.0) + value
         histograms: dict[str, dict[Group, HistogramTotals]] = {}
-        for key in HISTOGRAMS:
+        for key, spec in HISTOGRAMS.items():
+            by_labels = _group_and_bound(spec.group_by)
+            by_bucket = _group_and_bucket(spec.group_by)
             groups: dict[Group, HistogramTotals] = {}
-            for (by, bound), total in self._classic[key].update(classic[key]).items():
+            for (by, bound), total in self._classic[key].update(classic[key], by_labels).items():
                 groups.setdefault(by, HistogramTotals()).classic[bound] = total
-            for (by, bucket), total in self._native[key].update(native[key]).items():
+            for (by, bucket), total in self._native[key].update(native[key], by_bucket).items():
                 groups.setdefault(by, HistogramTotals()).native[bucket] = total
             if groups:
                 histograms[key] = groups
-        return Reading(
-            time=time,
-            counters={
-                key: totals
-                for key in COUNTERS
-                if (totals := self._counters[key].update(counters[key]))
-            },
-            histograms=histograms,
-            gauges=gauges,
-        )
+        counter_totals = {}
+        for key, spec in COUNTERS.items():
+            totals = self._counters[key].update(counters[key], _grouper(spec.group_by))
+            if totals:
+                counter_totals[key] = totals
+        return Reading(time=time, counters=counter_totals, histograms=histograms, gauges=gauges)
 
 
-def _native_series(sample: Sample, spec: MetricSpec) -> _NativeTriples:
-    histogram = sample.native
-    assert histogram is not None
+def _grouper(group_by: tuple[str, ...]) -> Callable[[_Labels], Group]:
+    return lambda labels: _group(labels, group_by)
+
+
+def _group_and_bound(group_by: tuple[str, ...]) -> Callable[[_Labels], tuple[Group, float] | None]:
+    def group_of(labels: _Labels) -> tuple[Group, float] | None:
+        bound = _le(labels)
+        return None if bound is None else (_group(labels, group_by), bound)
+
+    return group_of
+
+
+def _group_and_bucket(
+    group_by: tuple[str, ...],
+) -> Callable[[tuple[_Labels, NativeBucketKey]], tuple[Group, NativeBucketKey]]:
+    return lambda labelled: (_group(labelled[0], group_by), labelled[1])
+
+
+def _counter_samples(samples: Iterable[Sample], name: str, into: _Triples) -> None:
+    for sample_name, labels, value, _ in samples:
+        if sample_name == name and value is not None:
+            into.append((tuple(labels.values()), value, labels))
+
+
+def _native_series(labels: _Labels, fields: NativeFields) -> _NativeTriples:
+    _, _, schema, zero_threshold, zero_count, positive, pos_deltas, negative, neg_deltas = fields
     counts = native_bucket_counts(
-        histogram.schema,
-        histogram.zero_threshold,
-        histogram.zero_count,
-        [(span.offset, span.length) for span in histogram.pos_spans or ()],
-        histogram.pos_deltas or (),
-        [(span.offset, span.length) for span in histogram.neg_spans or ()],
-        histogram.neg_deltas or (),
+        schema, zero_threshold, zero_count, positive, pos_deltas, negative, neg_deltas
     )
-    series = tuple(sample.labels.items())
-    group = _group(sample.labels, spec.group_by)
-    return [((series, bucket), (group, bucket), count) for bucket, count in counts.items()]
+    series = tuple(labels.items())
+    return [((series, bucket), count, (labels, bucket)) for bucket, count in counts.items()]

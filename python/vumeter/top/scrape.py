@@ -18,6 +18,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Final
 
+from vumeter.top.names import FAMILY_NAMES
 from vumeter.top.parse import Family, parse_exposition
 
 __all__ = ["Readiness", "Scrape", "ScrapeError", "fetch_metrics", "fetch_readiness", "readyz_url"]
@@ -93,7 +94,7 @@ def fetch_metrics(url: str, timeout: float) -> Scrape:
         raise ScrapeError(f"{url} answered HTTP {status}")
     received = time.monotonic()
     try:
-        families = parse_exposition(body.decode("utf-8"), content_type)
+        families = parse_exposition(body.decode("utf-8"), content_type, only=FAMILY_NAMES)
     except UnicodeDecodeError as error:
         raise ScrapeError(f"{url} sent a body that is not UTF-8: {error}") from error
     except ValueError as error:

@@ -92,8 +92,8 @@ class ErrorRatio:
 
 @dataclass(frozen=True, slots=True)
 class ErrorsPanel:
-    #: ``(error_type, severity)`` -> rates.
-    by_type: dict[tuple[str, str], StatusRates]
+    #: ``(error_type, severity)`` -> rates; None where the error counter is absent.
+    by_type: dict[tuple[str, str], StatusRates] | None
     ratios: list[ErrorRatio]
 
 
@@ -275,7 +275,7 @@ def _errors(states: Sequence[EndpointState]) -> ErrorsPanel | None:
         )
         for dataset in datasets
     ]
-    return ErrorsPanel(by_type=dict(sorted(by_type.items())), ratios=ratios)
+    return ErrorsPanel(by_type=dict(sorted(by_type.items())) if has_errors else None, ratios=ratios)
 
 
 def _gauge(reading: Reading, key: str, group: Group) -> float | None:

@@ -3,9 +3,10 @@
 //! Families are grouped, named and typed the way prometheus_client's parsers do it, so a
 //! reader can rely on the same shapes from either: `# HELP` or `# TYPE` starts a family;
 //! samples whose name the type allows (`_bucket`, `_count`, `_sum` of a histogram, ...)
-//! join it; any other sample is a family of its own (`untyped` in the text format,
-//! `unknown` in OpenMetrics). A text-format counter named `x_total` is family `x`; one
-//! without the suffix gets `_total` added to its samples.
+//! join it; any other sample is a family of its own, of type `unknown` (the text format's
+//! `untyped` is called `unknown` too). A text-format counter named `x_total` is family `x`;
+//! one without the suffix gets `_total` added to its samples. A type outside the formats'
+//! list is refused, as prometheus_client refuses it.
 //!
 //! Syntax is checked line by line, and the first error is returned with its line number.
 //! The semantic rules of OpenMetrics (bucket order, `_count` against `+Inf`, clashing
@@ -50,6 +51,18 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// The metric types prometheus_client accepts.
+const KINDS: &[&str] = &[
+    "counter",
+    "gauge",
+    "summary",
+    "histogram",
+    "gaugehistogram",
+    "unknown",
+    "info",
+    "stateset",
+];
+
 fn suffixes(kind: &str, openmetrics: bool) -> &'static [&'static str] {
     match (kind, openmetrics) {
         ("counter", true) => &["_total", "_created"],
@@ -81,17 +94,21 @@ impl Current {
         }
     }
 
-    fn set_kind(&mut self, kind: &str, openmetrics: bool) {
+    fn set_kind(&mut self, kind: &str, openmetrics: bool) -> Result<(), String> {
+        let kind = if kind == "untyped" { "unknown" } else { kind };
+        if !KINDS.contains(&kind) {
+            return Err(format!("invalid metric type {kind:?}"));
+        }
         self.allowed = suffixes(kind, openmetrics)
             .iter()
             .map(|suffix| format!("{}{suffix}", self.name))
             .collect();
         self.kind = Some(kind.to_owned());
+        Ok(())
     }
 
     fn finish(self, openmetrics: bool) -> ParsedFamily {
-        let default = if openmetrics { "unknown" } else { "untyped" };
-        let kind = self.kind.unwrap_or_else(|| default.to_owned());
+        let kind = self.kind.unwrap_or_else(|| "unknown".to_owned());
         let mut name = self.name;
         let mut samples = self.samples;
         if !openmetrics && kind == "counter" {
@@ -162,7 +179,7 @@ pub fn parse(text: &str, format: Format) -> Result<Vec<ParsedFamily>, ParseError
                 if meta.rest.is_empty() {
                     return Err(error("# TYPE needs a type".into()));
                 }
-                family.set_kind(&meta.rest, openmetrics);
+                family.set_kind(&meta.rest, openmetrics).map_err(error)?;
             }
             continue;
         }
@@ -233,8 +250,8 @@ mod tests {
                     "histogram",
                     vec!["lat_bucket", "lat_bucket", "lat_sum", "lat_count"]
                 ),
-                ("loose", "untyped", vec!["loose"]),
-                ("loose", "untyped", vec!["loose"]),
+                ("loose", "unknown", vec!["loose"]),
+                ("loose", "unknown", vec!["loose"]),
                 ("bare", "counter", vec!["bare_total"]),
             ]
         );
