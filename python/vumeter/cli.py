@@ -138,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="log lines on standard error: text for people, json (one object per line, with "
         "trace_id, span_id, sample_id, dataset, worker) for log collectors",
     )
+    outputs.add_argument(
+        "--top",
+        action="store_true",
+        help="show the live `vumeter top` view of the demo in this terminal instead of the "
+        "progress bar (q stops the demo; log lines are shown after the view closes)",
+    )
     _add_top_command(commands)
     return parser
 
@@ -196,6 +202,7 @@ def _demo_config(args: argparse.Namespace) -> DemoConfig:
             seed=args.seed,
             log_level=args.log_level,
             log_format=args.log_format,
+            top=args.top,
         )
     except ValueError as error:
         # argparse's own format: usage, "vumeter demo: error: ...", exit status 2. Messages

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.binaries import require_binary
+from tests.support.binaries import free_port, require_binary
 from tests.top.servers import REPO_ROOT, running_demo
 
 PROMPT = "top-test$ "
@@ -157,3 +157,21 @@ def test_ctrl_c_exits_cleanly_and_restores_the_terminal(pane: Pane) -> None:
     assert pane.flag("cursor_flag") == "1"
     pane.type("echo restored-$((40 + 2))")
     pane.wait_for(lambda s: "\nrestored-42" in s, "echo")
+
+
+def test_demo_top_runs_the_view_in_place_of_the_progress_bar(pane: Pane) -> None:
+    port = free_port()
+    demo = (
+        f"{shlex.quote(sys.executable)} -m vumeter.cli demo --top --port {port} --rate 6 "
+        "--batch-size 3 --gpu-poll-interval 0 --grace-period 0 --seed 5"
+    )
+    pane.type(f'cd {shlex.quote(str(REPO_ROOT))} && {demo}; echo st""atus=$?')
+    screen = pane.wait_for(_panels_with_numbers, "the demo's own view")
+    assert f"● http://127.0.0.1:{port}/metrics  up" in screen
+    assert pane.flag("alternate_on") == "1"
+    pane.type("q", enter=False)
+    screen = pane.wait_for(_exit_status, "the exit status")
+    assert re.search(r"^status=0$", screen, re.MULTILINE), screen
+    assert pane.flag("alternate_on") == "0"
+    assert "(q was pressed in the view)" in " ".join(screen.split())
+    assert "vumeter demo: 3 datasets" in screen  # the banner, kept below the view

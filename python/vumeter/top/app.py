@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.live import Live
 
 from vumeter.top.endpoint import Endpoint, Poller
+from vumeter.top.held_logs import held_back
 from vumeter.top.keys import KeyReader
 from vumeter.top.options import TopOptions
 from vumeter.top.panels import render_view
@@ -78,17 +79,16 @@ class _Terminate(Exception):
 
 
 @contextlib.contextmanager
-def _signals(wake: Callable[[], None]) -> Iterator[None]:
+def _signals(wake: Callable[[], None], terminate_on_sigterm: bool) -> Iterator[None]:
     def terminate(signum: int, frame: FrameType | None) -> None:
         raise _Terminate
 
     def resized(signum: int, frame: FrameType | None) -> None:
         wake()
 
-    previous = {
-        signal.SIGTERM: signal.signal(signal.SIGTERM, terminate),
-        signal.SIGWINCH: signal.signal(signal.SIGWINCH, resized),
-    }
+    previous = {signal.SIGWINCH: signal.signal(signal.SIGWINCH, resized)}
+    if terminate_on_sigterm:
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, terminate)
     try:
         yield
     finally:
@@ -103,7 +103,11 @@ def run_live(
     console: Console | None = None,
 ) -> int:
     """The full-screen view until ``q``, Ctrl-C, SIGTERM or ``stop()`` returning true
-    (checked at least every half second). Must run in the main thread."""
+    (checked at least every half second). Must run in the main thread.
+
+    With ``stop``, the caller owns SIGINT and SIGTERM (its handlers stay, and ``stop()``
+    says when they fired); without it, Ctrl-C and SIGTERM end the view. Log lines meant
+    for the terminal are held back until the screen is restored."""
     console = Console() if console is None else console
     endpoints = _endpoints(options)
     wake_read, wake_write = os.pipe()
@@ -117,7 +121,8 @@ def run_live(
     poller = Poller(endpoints, options.interval, on_poll=wake)
     try:
         with (
-            _signals(wake),
+            _signals(wake, terminate_on_sigterm=stop is None),
+            held_back(),
             KeyReader() as keys,
             Live(console=console, screen=True, auto_refresh=False, transient=True) as live,
         ):
