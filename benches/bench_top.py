@@ -115,7 +115,7 @@ def _endpoint(series: int) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/metrics"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.communicate(timeout=10)  # also closes the pipe
 
 
 def poll_loop_cpu(url: str, seconds: float, interval: float) -> tuple[float, int]:
