@@ -28,6 +28,7 @@ class ScriptedEndpoint:
         bodies: Sequence[str],
         content_type: str = "text/plain; version=0.0.4; charset=utf-8",
         readiness: tuple[int, str] | None = (200, '{"status": "pass", "message": "all good"}'),
+        port: int = 0,
     ) -> None:
         self.bodies = list(bodies)
         self.content_type = content_type
@@ -58,7 +59,7 @@ class ScriptedEndpoint:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/metrics"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -60,19 +60,26 @@ class Endpoint:
         try:
             scrape = fetch_metrics(self.url, self.timeout)
         except ScrapeError as error:
-            with self._lock:
-                self._up, self._error = False, str(error)
-                self._readiness = None
+            self.record_failure(str(error))
             return
         readiness = fetch_readiness(self.url, self.timeout)
         with self._lock:
             # The reader's reset correction depends on the order of polls: one at a time.
-            reading = self._reader.read(scrape.families, scrape.received)
+            try:
+                reading = self._reader.read(scrape.families, scrape.received)
+            except ValueError as error:  # e.g. a native histogram whose spans and deltas disagree
+                self._up, self._error, self._readiness = False, f"unreadable samples: {error}", None
+                return
             self._history.add(reading)
             self._up, self._error = True, None
             self._readiness = readiness
             self._last_success = scrape.received
             self._scrape_seconds = scrape.duration
+
+    def record_failure(self, reason: str) -> None:
+        """Show this poll as failed, for ``reason``; earlier readings stay."""
+        with self._lock:
+            self._up, self._error, self._readiness = False, reason, None
 
     def state(self) -> EndpointState:
         with self._lock:
@@ -115,7 +122,10 @@ class Poller:
     def _run(self, endpoint: Endpoint) -> None:
         next_poll = time.monotonic()
         while not self._stop.is_set():
-            endpoint.poll()
+            try:
+                endpoint.poll()
+            except Exception as error:  # a bug must not stop the polling of this endpoint
+                endpoint.record_failure(f"internal error: {error!r}")
             self._on_poll()
             next_poll += self._interval
             # After a poll that overran the interval, the next one starts at once, and the

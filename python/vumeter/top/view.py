@@ -248,13 +248,9 @@ def _quality(states: Sequence[EndpointState], mode: Distributions) -> list[Quali
 
 def _errors(states: Sequence[EndpointState]) -> ErrorsPanel | None:
     has_errors = _has(states, lambda r: "errors" in r.counters)
-    has_processed = _has(states, lambda r: "processed" in r.counters)
-    if not (has_errors or has_processed):
+    if not (has_errors or _has(states, lambda r: "processed" in r.counters)):
         return None
-    by_type = {
-        (error_type, severity): rates
-        for (error_type, severity), rates in _counter_rates(states, "errors").items()
-    }
+    # The ratio is the alert's: failed attempts over all attempts, over the window.
     attempts: dict[str, float] = {}
     failed: dict[str, float] = {}
     windowed = [s.over_window for s in states]
@@ -265,7 +261,12 @@ def _errors(states: Sequence[EndpointState]) -> ErrorsPanel | None:
         if status == "error":
             failed[dataset] = failed.get(dataset, 0.0) + rate
     datasets = sorted(
-        {dataset for (dataset, _, _), _ in _counter_rates(states, "processed").items()}
+        {
+            group[0]
+            for state in states
+            if state.newest is not None
+            for group in state.newest.counters.get("processed", {})
+        }
     )
     ratios = [
         ErrorRatio(
@@ -275,7 +276,11 @@ def _errors(states: Sequence[EndpointState]) -> ErrorsPanel | None:
         )
         for dataset in datasets
     ]
-    return ErrorsPanel(by_type=dict(sorted(by_type.items())) if has_errors else None, ratios=ratios)
+    by_type: dict[tuple[str, str], StatusRates] | None = None
+    if has_errors:
+        rates = _counter_rates(states, "errors")
+        by_type = {(group[0], group[1]): rates[group] for group in sorted(rates)}
+    return ErrorsPanel(by_type=by_type, ratios=ratios)
 
 
 def _gauge(reading: Reading, key: str, group: Group) -> float | None:
