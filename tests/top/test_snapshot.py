@@ -126,3 +126,21 @@ def test_bad_arguments_exit_2_naming_the_option(arguments: list[str], message: s
     )
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_gpu_memory_is_drawn_as_a_bar_per_gpu() -> None:
+    gpus = "# TYPE gpu_memory_usage_bytes gauge\n"
+    gpus += 'gpu_memory_usage_bytes{gpu_id="0"} 42949672960\n'  # 40 GiB of 80
+    gpus += 'gpu_memory_usage_bytes{gpu_id="1"} 81604378624\n'  # 76 GiB of 80
+    gpus += "# TYPE gpu_memory_total_bytes gauge\n"
+    gpus += 'gpu_memory_total_bytes{gpu_id="0"} 85899345920\n'
+    gpus += 'gpu_memory_total_bytes{gpu_id="1"} 85899345920\n'
+    gpus += '# TYPE gpu_utilization_ratio gauge\ngpu_utilization_ratio{gpu_id="0"} 0.5\n'
+    gpus += "# TYPE vumeter_gpu_monitor_up gauge\nvumeter_gpu_monitor_up 1\n"
+    with ScriptedEndpoint([gpus]) as endpoint:
+        code, text = _snapshot(endpoint.url, interval=0.1)
+    assert code == 0
+    assert re.search(r"0\s+█{10}░{10}\s+40\.0 GiB / 80\.0 GiB\s+50\.0%", text), text
+    assert re.search(r"1\s+█{19}░\s+76\.0 GiB / 80\.0 GiB\s+-", text), text
+    assert "GPU monitoring down" not in text
+    assert "throughput" not in text  # no such metrics here: that panel is left out

@@ -58,6 +58,9 @@ class Pane:
         if enter:
             self._run("send-keys", "-t", "top", "Enter")
 
+    def resize(self, columns: int, lines: int) -> None:
+        self._run("resize-window", "-t", "top", "-x", str(columns), "-y", str(lines))
+
     def key(self, name: str) -> None:
         self._run("send-keys", "-t", "top", name)
 
@@ -128,6 +131,18 @@ def test_top_shows_the_demo_and_gives_the_terminal_back(pane: Pane) -> None:
             assert rate is not None
             assert 0 < rate < 30, screen
         assert re.search(r"(error ratio|librispeech)\s", screen)
+
+        # A narrower terminal stacks the panels: throughput's title alone on its line.
+        pane.resize(100, 60)
+        pane.wait_for(
+            lambda s: re.search(r"^╭─ throughput[^╮]*╮$", s, re.MULTILINE) is not None,
+            "the panels stacked for 100 columns",
+        )
+        pane.resize(200, 60)
+        pane.wait_for(
+            lambda s: re.search(r"^╭─ throughput.*╮ ╭─ errors", s, re.MULTILINE) is not None,
+            "the panels side by side again",
+        )
 
         pane.type("p", enter=False)
         pane.wait_for(lambda s: "PAUSED" in s, "PAUSED")
