@@ -22,7 +22,6 @@ a JSON 405 with ``Allow``. Use :func:`create_app` to mount this in an existing a
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +32,7 @@ from aiohttp import web
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from vumeter import REGISTRY
+from vumeter.runtime import __version__, positive_int
 from vumeter.server.health import HealthChecks, HealthReport, iso_timestamp
 from vumeter.server.negotiation import encode_metrics
 
@@ -68,19 +68,6 @@ CHECKS_KEY = web.AppKey("vumeter_checks", HealthChecks)
 _STATE_KEY = web.AppKey("vumeter_state", _AppState)
 
 
-def default_version() -> str:
-    """``vumeter.__version__`` when the package defines it, else the installed distribution's."""
-    import vumeter
-
-    version = getattr(vumeter, "__version__", None)
-    if isinstance(version, str):
-        return version
-    try:
-        return importlib.metadata.version("vumeter")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def create_app(
     registry: Collector = REGISTRY,
     checks: HealthChecks | None = None,
@@ -103,14 +90,13 @@ def create_app(
         checks.mark_started()
     elif not isinstance(checks, HealthChecks):
         raise TypeError(f"checks must be a vumeter HealthChecks, got {type(checks).__name__}")
-    if type(render_threads) is not int or render_threads < 1:
-        raise ValueError(f"render_threads must be an int >= 1, got {render_threads!r}")
+    positive_int("render_threads", render_threads)
 
-    app = web.Application(
-        middlewares=[*_tracing_middlewares(), _json_errors, _close_connections_when_draining]
-    )
+    # Traced, once tracing is set up, by OpenTelemetry's aiohttp instrumentation, which puts
+    # its middleware first (vumeter.tracing.aiohttp): this server knows nothing of tracing.
+    app = web.Application(middlewares=[_json_errors, _close_connections_when_draining])
     app[CHECKS_KEY] = checks
-    app[_STATE_KEY] = _AppState(registry, version or default_version(), render_threads)
+    app[_STATE_KEY] = _AppState(registry, version or __version__, render_threads)
     app.on_startup.append(_start_executor)
     app.on_cleanup.append(_stop_executor)
     app.router.add_get("/", _index)
@@ -121,16 +107,6 @@ def create_app(
         app.router.add_get(path, _readiness)
     app.router.add_get("/startupz", _startup)
     return app
-
-
-def _tracing_middlewares() -> list[Any]:
-    """The trace-continuing middleware, first so it sees the final status; none when the
-    tracing extra (OpenTelemetry) is not installed."""
-    try:
-        from vumeter.tracing.aiohttp import tracing_middleware
-    except ImportError:
-        return []
-    return [tracing_middleware]
 
 
 async def _start_executor(app: web.Application) -> None:
