@@ -16,11 +16,10 @@ from typing import Any
 
 import pytest
 import yaml
+from ops.config import DEFAULT
 
 from tests.ops import metric_catalog, promql_lint, rule_files
 from tests.support.binaries import require_binary
-
-RUNBOOK_BASE = "https://github.com/vumeter/vumeter/blob/main/docs/alerts.md#"
 
 
 def promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -55,7 +54,8 @@ def test_alert_is_labelled_annotated_and_has_a_runbook_section(rule: rule_files.
     annotations = rule["annotations"]
     assert annotations["summary"].strip()
     assert len(annotations["description"]) > len(annotations["summary"])
-    assert annotations["runbook_url"] == RUNBOOK_BASE + rule["alert"].lower()
+    assert annotations["runbook_url"] == DEFAULT.runbook(rule["alert"])
+    assert annotations["runbook_url"].endswith("docs/alerts.md#" + rule["alert"].lower())
     assert rule["alert"].lower() in runbook_anchors()
     assert rule.get("for", "0s") not in ("0s", "0m"), "every alert needs a `for` to be pending"
 
@@ -78,6 +78,7 @@ def test_rule_expression_names_only_exported_series(rule: rule_files.Rule) -> No
     exported = metric_catalog.exported_series_names()
     assert [s.name for s in facts.selectors if s.name not in exported] == []
     assert promql_lint.counter_misuse(facts) == []
+    assert promql_lint.missing_matchers(facts, promql_lint.matchers_of(DEFAULT.selector)) == []
 
 
 def unit_test_cases() -> list[dict[str, Any]]:
