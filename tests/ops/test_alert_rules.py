@@ -1,9 +1,9 @@
 """The alerting and recording rules in alerts/: valid, documented, and proven by promtool.
 
-`promtool check rules` only proves rules parse: the specification's three alerts passed it
-and were all wrong. So besides running the unit tests, this module swaps each defective
-expression (and each guard's removal) back into a copy of the rules and checks that the unit
-tests catch it.
+`promtool check rules` only proves rules parse: the plain first drafts of three of these
+alerts (docs/alerts.md) passed it and were all wrong. So besides running the unit tests, this
+module swaps each defective expression (and each guard's removal) back into a copy of the
+rules and checks that the unit tests catch it.
 """
 
 from __future__ import annotations
@@ -104,19 +104,19 @@ def test_every_alert_is_tested_firing_pending_and_silent(rule: rule_files.Rule) 
 
 
 # Defective expressions the unit tests must reject: (alert, what is swapped in, test file).
-# The first three are the specification's alerts verbatim.
+# The first three are the plain first drafts (docs/specification.md), verbatim.
 DEFECTS = {
-    "spec-error-rate": (
+    "plain-error-rate": (
         "VumeterHighErrorRatio",
         "rate(audio_processing_errors_total[5m]) > 0.05",
         "processing",
     ),
-    "spec-quality-median": (
+    "plain-quality-median": (
         "VumeterLowQualityScore",
         "histogram_quantile(0.5, audio_quality_score) < 0.5",
         "quality",
     ),
-    "spec-gpu-division": (
+    "plain-gpu-division": (
         "VumeterGPUMemoryHigh",
         "gpu_memory_usage_bytes / gpu_memory_total_bytes > 0.9",
         "gpu",

@@ -20,8 +20,8 @@ from vumeter import Counter, Gauge, Histogram
 from vumeter.gpu.metrics import GPUMetrics, gpu_metrics_for
 from vumeter.runtime import registered_together
 
-# Specification section 1 had 0.1 ... 60 s; per-sample work is often a few milliseconds,
-# so the finer buckets down to 1 ms keep p50/p95 of fast operations meaningful.
+# Buckets from 1 ms to 60 s: per-sample work often takes a few milliseconds, and buckets
+# starting at 100 ms would put all of it in the first one, hiding p50/p95 of fast operations.
 DEFAULT_DURATION_BUCKETS: Final[tuple[float, ...]] = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
 )  # fmt: skip

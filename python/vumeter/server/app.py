@@ -5,8 +5,8 @@
                database outage marks pods unready instead of restarting all of them.
 ``/readyz``    Readiness: started, not shutting down, every registered check passing.
 ``/startupz``  Startup: :meth:`HealthChecks.mark_started` was called (slow model loading done).
-``/health``    The specification's name for liveness (same answer as ``/livez``).
-``/ready``     The specification's name for readiness (same answer as ``/readyz``).
+``/health``    Liveness under its older, common name (same answer as ``/livez``).
+``/ready``     Readiness under its older, common name (same answer as ``/readyz``).
 ``/metrics``   The registry through vumeter's native renderer, negotiated by ``Accept`` and
                ``Accept-Encoding``.
 ``/``          This list, as JSON.
@@ -47,8 +47,8 @@ ENDPOINTS: dict[str, str] = {
     "/livez": "liveness: the process and its event loop answer",
     "/readyz": "readiness: started, not shutting down, every check passing",
     "/startupz": "startup: initialisation (model loading) finished",
-    "/health": "liveness, under the specification's name",
-    "/ready": "readiness, under the specification's name",
+    "/health": "liveness, under its older name (as /livez)",
+    "/ready": "readiness, under its older name (as /readyz)",
 }
 
 _NO_STORE = {"Cache-Control": "no-store"}
