@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
+from benches import bench_tracing as bench
 from vumeter.runtime import span_source
 from vumeter.tracing import exemplars_enabled
-
-BENCH = Path(__file__).resolve().parents[2] / "benches" / "bench_tracing.py"
-
-
-def load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_tracing", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while building
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_bench_runs_every_case_and_restores_the_switches(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    bench = load_bench()
     medians = bench.run(iterations=50, repeats=2)
     assert len(medians) == 7
     assert all(value > 0 for value in medians.values())

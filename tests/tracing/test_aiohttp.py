@@ -8,6 +8,7 @@ import asyncio
 import os
 import urllib.request
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -18,8 +19,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from tests.support.binaries import free_port
 from vumeter import CollectorRegistry
+from vumeter.runtime import server_middlewares
 from vumeter.server import create_app
-from vumeter.tracing import TracingSetup
+from vumeter.tracing import TracingSetup, UntracedProbes
 from vumeter.tracing.aiohttp import (
     instrument_aiohttp,
     make_tracing_middleware,
@@ -186,9 +188,25 @@ async def test_client_span_records_connection_errors(
 
 
 async def test_vumeter_server_is_traced_without_knowing_about_tracing(
-    tracing: TracingSetup, spans: InMemorySpanExporter
+    tracing: TracingSetup, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runner, url = await _start(create_app(registry=CollectorRegistry()))
+    sampled: list[str] = []  # the span names the sampler was asked about
+    should_sample = UntracedProbes.should_sample
+
+    def spy(self: UntracedProbes, *args: Any, **kwargs: Any) -> Any:
+        sampled.append(args[2])
+        return should_sample(self, *args, **kwargs)
+
+    monkeypatch.setattr(UntracedProbes, "should_sample", spy)
+    app = create_app(registry=CollectorRegistry())
+    # In front: the shortcut that lets untraced probes bypass the instrumentation, then the
+    # instrumentation's own middleware; the server registered neither itself.
+    assert [getattr(m, "__name__", "") for m in app.middlewares[:2]] == [
+        "skip_untraced_probes",
+        "_middleware",
+    ]
+    assert server_middlewares() == (app.middlewares[0],)
+    runner, url = await _start(app)
     try:
         assert await untraced_get(f"{url}/") == 200
         for path in ("/livez", "/readyz", "/metrics"):
@@ -201,8 +219,13 @@ async def test_vumeter_server_is_traced_without_knowing_about_tracing(
         await runner.cleanup()
     names = sorted(span.name for span in server_spans(spans))
     assert names == ["GET /", "GET /livez", "GET /readyz"]
+    # The untraced probes never reached the instrumentation: no span was even considered.
+    assert sorted(name for name in sampled if name.startswith("GET /")) == names
     continued = next(s for s in server_spans(spans) if s.name == "GET /readyz")
     assert f"{continued.context.trace_id:032x}" == TRACEPARENT.split("-")[1]
+    uninstrument_aiohttp()
+    assert server_middlewares() == ()
+    assert create_app(registry=CollectorRegistry()).middlewares[0].__name__ == "_json_errors"
 
 
 async def test_deprecated_middleware_traces_an_app_created_before_instrumentation(

@@ -15,6 +15,8 @@ integrations (``vumeter.gpu``, ``push``, ``logs``, ``server``, ``tracing``, abov
 * the span seam (``spans``): :class:`SpanSource`, :func:`set_span_source`,
   :func:`current_trace_ids`, so that the domain opens spans and logs read trace ids
   without importing the tracing integration;
+* the server seam (``server_hooks``): middlewares another integration puts in front of
+  vumeter's HTTP server (tracing's shortcut for untraced probes);
 * ``__version__`` (``version``), and :mod:`vumeter.runtime.resource`, the OpenTelemetry
   resource shared by traces and logs (imported on its own: it needs the ``tracing`` extra).
 
@@ -24,6 +26,11 @@ Needs only what the metrics layer needs (prometheus_client, numpy, the native co
 from vumeter.runtime.backoff import Backoff, backoff_delay
 from vumeter.runtime.outage import Outage
 from vumeter.runtime.self_metrics import PerRegistry, registered_together
+from vumeter.runtime.server_hooks import (
+    add_server_middleware,
+    remove_server_middleware,
+    server_middlewares,
+)
 from vumeter.runtime.spans import (
     ActiveSpan,
     SpanSource,
@@ -43,11 +50,14 @@ __all__ = [
     "PerRegistry",
     "SpanSource",
     "__version__",
+    "add_server_middleware",
     "backoff_delay",
     "current_trace_ids",
     "positive_int",
     "registered_together",
+    "remove_server_middleware",
     "seconds",
+    "server_middlewares",
     "set_span_source",
     "span_source",
 ]

@@ -32,7 +32,7 @@ from aiohttp import web
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from vumeter import REGISTRY
-from vumeter.runtime import __version__, positive_int
+from vumeter.runtime import __version__, positive_int, server_middlewares
 from vumeter.server.health import HealthChecks, HealthReport, iso_timestamp
 from vumeter.server.negotiation import encode_metrics
 
@@ -94,7 +94,10 @@ def create_app(
 
     # Traced, once tracing is set up, by OpenTelemetry's aiohttp instrumentation, which puts
     # its middleware first (vumeter.tracing.aiohttp): this server knows nothing of tracing.
+    # Middlewares registered through the runtime go in front of everything, that one included.
     app = web.Application(middlewares=[_json_errors, _close_connections_when_draining])
+    for middleware in reversed(server_middlewares()):
+        app.middlewares.insert(0, middleware)
     app[CHECKS_KEY] = checks
     app[_STATE_KEY] = _AppState(registry, version or __version__, render_threads)
     app.on_startup.append(_start_executor)

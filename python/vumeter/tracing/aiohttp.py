@@ -13,7 +13,10 @@
 
 Scrapes and probes (``/metrics``, ``/livez``, ...) are traced only when the caller sends a
 trace context: that is the sampler of :mod:`vumeter.tracing.probes`, which
-``setup_tracing()`` installs. The spans use the stable HTTP semantic conventions
+``setup_tracing()`` installs. vumeter's own server goes one step further: a middleware
+registered in front of it (:mod:`vumeter.runtime.server_hooks`) lets such requests bypass
+the instrumentation altogether, so a kubelet probe or a Prometheus scrape costs what it cost
+without tracing. The spans use the stable HTTP semantic conventions
 (``http.request.method``, ``http.response.status_code``...): :func:`instrument_aiohttp` sets
 ``OTEL_SEMCONV_STABILITY_OPT_IN=http`` unless it is set already (``http/dup`` emits both the
 old and the new names).
@@ -43,7 +46,9 @@ from opentelemetry.instrumentation.aiohttp_client import (
     create_trace_config,
 )
 from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
+from vumeter.runtime import add_server_middleware, remove_server_middleware
 from vumeter.tracing.probes import PROBE_PATHS
 
 __all__ = [
@@ -53,6 +58,7 @@ __all__ = [
     "make_tracing_middleware",
     "traced_session",
     "uninstrument_aiohttp",
+    "untraced_probes_shortcut",
 ]
 
 DEFAULT_EXCLUDED_PATHS: Final = PROBE_PATHS
@@ -65,17 +71,39 @@ _Middleware = Callable[[web.Request, _Handler], Awaitable[web.StreamResponse]]
 
 _lock = threading.Lock()
 _instrumented_by_us = False
+_probe_shortcut: _Middleware | None = None
 
 
-def instrument_aiohttp(tracer_provider: trace.TracerProvider | None = None) -> bool:
+def untraced_probes_shortcut(paths: Iterable[str] = PROBE_PATHS) -> _Middleware:
+    """A middleware that runs requests to ``paths`` without a ``traceparent`` with HTTP
+    instrumentation suppressed: the instrumentation's middleware then returns at once,
+    instead of starting a span that the probe sampler drops."""
+    probe_paths = frozenset(paths)
+
+    @web.middleware
+    async def skip_untraced_probes(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        if request.path not in probe_paths or "traceparent" in request.headers:
+            return await handler(request)
+        with suppress_http_instrumentation():
+            return await handler(request)
+
+    return skip_untraced_probes
+
+
+def instrument_aiohttp(
+    tracer_provider: trace.TracerProvider | None = None,
+    *,
+    probe_paths: Iterable[str] = PROBE_PATHS,
+) -> bool:
     """Trace every aiohttp server application and client session created from now on, with
-    spans from ``tracer_provider`` (default: the global one).
+    spans from ``tracer_provider`` (default: the global one); requests of vumeter's server to
+    ``probe_paths`` without a trace context bypass the instrumentation.
 
     Called again, it switches to the new provider. Returns ``False``, changing nothing, when
     something else (``opentelemetry-instrument``, the application itself) instrumented
     aiohttp already: that set-up is left as it is.
     """
-    global _instrumented_by_us
+    global _instrumented_by_us, _probe_shortcut
     with _lock:
         server, client = AioHttpServerInstrumentor(), AioHttpClientInstrumentor()
         if _instrumented_by_us:
@@ -89,6 +117,8 @@ def instrument_aiohttp(tracer_provider: trace.TracerProvider | None = None) -> b
             warnings.filterwarnings("ignore", "Inheritance class", DeprecationWarning)
             server.instrument(tracer_provider=tracer_provider)
         client.instrument(tracer_provider=tracer_provider)
+        _probe_shortcut = untraced_probes_shortcut(probe_paths)
+        add_server_middleware(_probe_shortcut)
         _instrumented_by_us = True
         return True
 
@@ -104,6 +134,10 @@ def uninstrument_aiohttp() -> None:
 
 
 def _uninstrument(server: AioHttpServerInstrumentor, client: AioHttpClientInstrumentor) -> None:
+    global _probe_shortcut
+    if _probe_shortcut is not None:
+        remove_server_middleware(_probe_shortcut)
+        _probe_shortcut = None
     if server.is_instrumented_by_opentelemetry:
         server.uninstrument()
     if client.is_instrumented_by_opentelemetry:

@@ -197,7 +197,7 @@ def setup_tracing(
     exemplars_on = enable_exemplars() if exemplars else False
     http_on = False
     if instrument_http and aiohttp_tracing is not None:
-        http_on = aiohttp_tracing.instrument_aiohttp(provider)
+        http_on = aiohttp_tracing.instrument_aiohttp(provider, probe_paths=probe_paths)
     _log.info(
         "tracing set up: service %s, exporters %s",
         resource.attributes.get("service.name"),
