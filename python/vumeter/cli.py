@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = _demo_config(args)
     # run_demo sets up logging (config.log_format) and tracing (OTEL_* variables) itself.
     # Imported here so that `vumeter --help` works without the server and audio extras.
-    from vumeter.demo.runner import run_demo
+    from vumeter.demo.runner import run_demo  # noqa: PLC0415 - needs the server and audio extras
 
     return run_demo(config)
 

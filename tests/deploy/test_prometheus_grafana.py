@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from ops.config import DEFAULT
 
-from tests.ops import rule_files
+from tests.ops import promql_lint, rule_files
 from tests.ops.metric_catalog import REPO
 from tests.support.binaries import require_binary
 
@@ -36,8 +39,31 @@ def test_prometheus_config_is_valid_and_loads_the_rules(tmp_path: Path) -> None:
     assert "SUCCESS: 6 rules found" in result.stdout
 
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert jobs["vumeter"]["job_name"].startswith("vumeter")  # what the alerts select on
+    # The worker job is one the rules and dashboards select (the ops configuration's
+    # selector); the Pushgateway's own job is not, its pushed groups keep their job label.
+    selects = worker_job_matcher()
+    assert [name for name in jobs if selects(name)] == ["vumeter"]
     assert jobs["pushgateway"]["honor_labels"] is True  # keeps the pushed job/instance
+    assert selects("vumeter-demo")  # how the demo is scraped, and pushes
+    assert not selects("pushgateway")
+
+
+def worker_job_matcher() -> Callable[[str], bool]:
+    """Whether a job name passes the `job` matchers of the ops configuration's selector."""
+    (selector,) = promql_lint.parse(f"up{{{DEFAULT.selector}}}").selectors
+    jobs = [(op, value) for label, op, value in selector.matchers if label == "job"]
+    assert jobs, "the shipped selector picks workers by job"
+
+    def selects(job: str) -> bool:
+        checks = {
+            "=": lambda value: job == value,
+            "!=": lambda value: job != value,
+            "=~": lambda value: re.fullmatch(value, job) is not None,
+            "!~": lambda value: re.fullmatch(value, job) is None,
+        }
+        return all(checks[op](value) for op, value in jobs)
+
+    return selects
 
 
 def test_alertmanager_config_is_valid_and_routes_critical_alerts_to_the_pager() -> None:

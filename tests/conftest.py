@@ -1,4 +1,5 @@
-"""Fixtures for the audio instrumentation tests: a private registry per test."""
+"""Fixtures every test folder shares: a private registry per test, the audio catalog on it,
+and a collector recording into it (closed after the test)."""
 
 from __future__ import annotations
 

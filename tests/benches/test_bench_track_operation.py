@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benches" / "bench_track_operation.py"
-
-
-def load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_track_operation", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while building
-    spec.loader.exec_module(module)
-    return module
+from benches import bench_track_operation as bench
 
 
 def test_bench_runs_and_reports_both_sides(capsys: pytest.CaptureFixture[str]) -> None:
-    bench = load_bench()
-
     result = bench.run(iterations=200, repeats=2)
     assert result.vumeter_ns > 0
     assert result.prometheus_client_ns > 0

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.audio.gateways import FakeGateway, Pushgateway, running_pushgateway
-from tests.audio.samples import value
 from tests.support.binaries import free_port
+from tests.support.gateways import FakeGateway, Pushgateway, running_pushgateway
+from tests.support.samples import value
 from vumeter import CollectorRegistry
 from vumeter.audio import AudioProcessingMetrics, MetricsCollector
 from vumeter.push import Backoff, MetricsPusher, normalize_gateway_url
@@ -183,7 +183,7 @@ def test_recovery_is_logged(registry: CollectorRegistry, caplog: pytest.LogCaptu
         gateway.status = 200
         assert pusher.push_now() is True
         pusher.close()
-    assert "succeeded again after 1 failed attempt" in caplog.text
+    assert "recovered after 1 failed attempt" in caplog.text
     assert value(registry, "vumeter_last_push_success_timestamp_seconds") > 0
 
 

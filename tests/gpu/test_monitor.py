@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 
 import pytest
 
-from tests.audio.samples import exists, value
-from vumeter import CollectorRegistry, generate_latest
-from vumeter.gpu import GPUMetrics, GPUMonitor
-
-from .fake_nvml import (
+from tests.gpu.fake_nvml import (
     DRIVER_NOT_LOADED,
     GPU_IS_LOST,
     LIBRARY_NOT_FOUND,
@@ -22,6 +20,10 @@ from .fake_nvml import (
     FakeNVML,
     FakeNVMLError,
 )
+from tests.support.samples import exists, value
+from vumeter import CollectorRegistry, generate_latest
+from vumeter.gpu import GPUMetrics, GPUMonitor
+from vumeter.gpu import monitor as gpu_monitor_module
 
 GIB = 1024**3
 
@@ -145,7 +147,7 @@ def test_lost_gpu_goes_down_then_recovers(
     assert value(registry, "vumeter_gpu_monitor_up") == 1
     assert exists(registry, "gpu_memory_usage_bytes", gpu_id="0")
     assert not exists(registry, "gpu_memory_usage_bytes", gpu_id="1")
-    assert "recovered after 1 failed poll" in caplog.text
+    assert "GPU polling recovered after 1 failed attempt" in caplog.text
 
 
 def test_unexpected_binding_errors_are_counted_not_raised(registry: CollectorRegistry) -> None:
@@ -183,12 +185,30 @@ def test_retries_slow_down_without_a_driver(registry: CollectorRegistry) -> None
 
     monitor.start()
     time.sleep(0.6)
-    monitor.stop()
+    monitor.close()
 
-    # Every 0.02 s that would be about 30 attempts. With the doubling delay capped at
-    # 0.16 s they happen at 0, .02, .06, .14, .30, .46 s: about 6.
-    assert 2 <= nvml.init_calls <= 10
+    # Every 0.02 s that would be about 30 attempts. The nominal delay doubles from 0.02 s
+    # up to 0.16 s, and each wait is jittered between half of it and all of it: attempts at
+    # 0, .02, .06, .14, .30, .46 s at the slowest (6), at 0, .01, .03, .07, .15, .23, .31,
+    # .39, .47, .55 s at the fastest (10).
+    assert 3 <= nvml.init_calls <= 12
     assert value(registry, "vumeter_gpu_poll_failures_total") == nvml.init_calls
+
+
+def test_stop_is_a_deprecated_alias_of_close(
+    registry: CollectorRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gpu_monitor_module, "_stop_deprecation_shown", False)
+    first = GPUMonitor(registry=registry, nvml=FakeNVML([FakeGPU()])).start()
+    with pytest.deprecated_call(match=r"GPUMonitor.stop\(\) is deprecated; call close\(\)"):
+        assert first.stop() is True
+    assert first.closed
+    assert not first.running
+    # Once per process: a second monitor stops without another warning.
+    second = GPUMonitor(registry=CollectorRegistry(), nvml=FakeNVML([FakeGPU()]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert second.stop(timeout=1.0) is True
 
 
 def test_a_hanging_nvml_call_does_not_block_stop(registry: CollectorRegistry) -> None:
@@ -199,7 +219,7 @@ def test_a_hanging_nvml_call_does_not_block_stop(registry: CollectorRegistry) ->
     time.sleep(0.05)
 
     started = time.monotonic()
-    stopped = monitor.stop(timeout=0.2)
+    stopped = monitor.close(timeout=0.2)
     waited = time.monotonic() - started
 
     assert stopped is False
@@ -230,7 +250,7 @@ def test_explicit_metrics_object(registry: CollectorRegistry) -> None:
     monitor = GPUMonitor(metrics, nvml=FakeNVML([FakeGPU(temperature_celsius=50)]))
     monitor.poll_once()
     assert value(registry, "gpu_temperature_celsius", gpu_id="0") == 50
-    assert monitor.stop() is True
+    assert monitor.close() is True
     assert value(registry, "vumeter_gpu_monitor_up") == 0
 
 
@@ -279,4 +299,33 @@ def test_real_gpu_readings(registry: CollectorRegistry) -> None:
             assert 0 < value(registry, "gpu_temperature_celsius", gpu_id=gpu) < 120
         if exists(registry, "gpu_power_watts", gpu_id=gpu):
             assert 0 < value(registry, "gpu_power_watts", gpu_id=gpu) < 2000
-    assert monitor.stop() is True
+    assert monitor.close() is True
+
+
+def test_a_forked_child_does_not_poll_until_it_starts_its_monitor(
+    registry: CollectorRegistry,
+) -> None:
+    nvml = FakeNVML([FakeGPU(memory_used=1)])
+    monitor = GPUMonitor(registry=registry, nvml=nvml, interval=0.02).start()
+    wait_until(lambda: nvml.init_calls >= 1)
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about fork() in a process with threads; that is the point here.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child reports through its exit status only
+        status = 9
+        try:
+            inits = nvml.init_calls
+            time.sleep(0.1)
+            if monitor.running or nvml.init_calls != inits:
+                status = 2  # polling on its own in the child
+            else:
+                monitor.start()
+                wait_until(lambda: nvml.init_calls > inits)  # initialises its own session
+                status = 0 if monitor.close(timeout=2) else 3
+        finally:
+            os._exit(status)
+    _, wait_status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(wait_status) == 0
+    assert monitor.running
+    assert monitor.close() is True

@@ -1,5 +1,9 @@
 """The OpenTelemetry resource that names this process in traces and logs.
 
+Traces (``vumeter.tracing``) and OTLP logs (``vumeter.logs.otlp``) describe the process the
+same way, so both build it here. Needs the ``tracing`` extra: import this module only where
+OpenTelemetry's SDK is needed anyway (``vumeter.runtime`` itself does not).
+
 Attributes, from lowest to highest precedence:
 
 1. vumeter's defaults: ``service.name="vumeter"``, ``service.version`` =
@@ -26,6 +30,8 @@ from opentelemetry.sdk.resources import (
 )
 from opentelemetry.util.types import AttributeValue
 
+from vumeter.runtime.version import __version__
+
 __all__ = ["DEFAULT_SERVICE_NAME", "build_resource", "default_worker_id"]
 
 DEFAULT_SERVICE_NAME: Final = "vumeter"
@@ -34,12 +40,6 @@ DEFAULT_SERVICE_NAME: Final = "vumeter"
 def default_worker_id() -> str:
     """``<host name>-<pid>``: unique among the workers of a deployment at any one time."""
     return f"{socket.gethostname()}-{os.getpid()}"
-
-
-def _vumeter_version() -> str:
-    import vumeter  # late: vumeter/__init__ must not depend on the tracing extra
-
-    return vumeter.__version__
 
 
 def build_resource(
@@ -59,7 +59,7 @@ def build_resource(
             raise ValueError(f"{name} must be a non-empty str or None, got {value!r}")
     merged: dict[str, AttributeValue] = {
         SERVICE_NAME: DEFAULT_SERVICE_NAME,
-        SERVICE_VERSION: _vumeter_version(),
+        SERVICE_VERSION: __version__,
         SERVICE_INSTANCE_ID: default_worker_id(),
     }
     merged.update(OTELResourceDetector().detect().attributes)
