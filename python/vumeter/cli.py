@@ -171,7 +171,7 @@ def _run_top(args: argparse.Namespace) -> int:
         args.top_parser.error(str(error))  # exits with status 2
     # Imported here, like the demo below, so that the rest of the CLI works without rich.
     try:
-        from vumeter.top.app import run_top
+        from vumeter.top.app import run_top  # noqa: PLC0415 - the top extra (rich)
     except ImportError as error:
         print(
             f"vumeter top needs the top extra: pip install 'vumeter[top]' ({error})",

@@ -4,6 +4,7 @@ not here: a loaded test machine says nothing about the CPU share)."""
 from __future__ import annotations
 
 import pytest
+
 from benches import bench_top
 
 

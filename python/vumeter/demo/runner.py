@@ -230,9 +230,8 @@ def _wait_for_end(stop: _StopSignals, duration: float, stats: DemoStats, *, prog
 
 def _watch_with_top(stop: _StopSignals, duration: float, url: str) -> None:
     """``--top``: the live view of this demo until the duration ends, a signal, or ``q``."""
-    # The top extra (rich) is needed for --top only.
-    from vumeter.top.app import run_live
-    from vumeter.top.options import TopOptions
+    from vumeter.top.app import run_live  # noqa: PLC0415 - the top extra, for --top only
+    from vumeter.top.options import TopOptions  # noqa: PLC0415 - loaded with run_live
 
     deadline = time.monotonic() + duration if duration > 0 else None
 
