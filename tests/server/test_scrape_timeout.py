@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from vumeter import CollectorRegistry
-from vumeter.server.rendering import scrape_timeout
+from vumeter.server.rendering import render_timeout
 
 from .conftest import StartServer
 
@@ -76,7 +76,7 @@ async def scrape(
 def test_scrape_timeout_follows_prometheus_within_the_server_default(
     header: str | None, expected: float
 ) -> None:
-    assert scrape_timeout(header, 10.0) == pytest.approx(expected)
+    assert render_timeout(header, 10.0) == pytest.approx(expected)
 
 
 async def test_a_hung_collector_costs_a_bounded_number_of_threads_and_recovers(

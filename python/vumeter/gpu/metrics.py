@@ -10,19 +10,15 @@ All values are in base units (bytes, a 0..1 ratio, degrees Celsius, watts) so th
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
 from prometheus_client import CollectorRegistry
 
 from vumeter import Counter, Gauge
-from vumeter._registry import reuse_or_register
+from vumeter.runtime import PerRegistry, registered_together
 
 GPU_LABELS: Final = ("gpu_id",)
-
-_M = TypeVar("_M", Gauge, Counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +46,7 @@ class GPUMetrics:
     @classmethod
     def register(cls, registry: CollectorRegistry) -> GPUMetrics:
         """Create the metrics on ``registry``; on a name clash nothing stays registered."""
-        created: list[Gauge | Counter] = []
-
-        def keep(metric: _M) -> _M:
-            created.append(metric)
-            return metric
-
-        try:
+        with registered_together(registry) as keep:
             return cls(
                 memory_usage=keep(
                     Gauge(
@@ -109,28 +99,17 @@ class GPUMetrics:
                     )
                 ),
             )
-        except BaseException:
-            for metric in reversed(created):
-                registry.unregister(metric)
-            raise
-
-
-_shared: weakref.WeakKeyDictionary[CollectorRegistry, GPUMetrics] = weakref.WeakKeyDictionary()
-_shared_lock = threading.Lock()
 
 
 def _members(metrics: GPUMetrics) -> list[Gauge | Counter]:
     return [metrics.monitor_up, metrics.poll_failures, *metrics.per_gpu_gauges]
 
 
+# Afresh if the registry's owner unregistered any of them: a new monitor would count into
+# metrics nobody exports.
+_shared = PerRegistry(GPUMetrics.register, members=_members)
+
+
 def gpu_metrics_for(registry: CollectorRegistry) -> GPUMetrics:
     """The ``GPUMetrics`` of ``registry``, registering them on first use."""
-    if not isinstance(registry, CollectorRegistry):
-        raise TypeError(f"registry must be a CollectorRegistry, got {type(registry).__name__}")
-    with _shared_lock:
-        # Afresh if the owner unregistered any of them: counting into those would be lost.
-        metrics = reuse_or_register(
-            registry, _shared.get(registry), _members, lambda: GPUMetrics.register(registry)
-        )
-        _shared[registry] = metrics
-        return metrics
+    return _shared.get(registry)

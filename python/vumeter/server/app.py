@@ -5,8 +5,8 @@
                database outage marks pods unready instead of restarting all of them.
 ``/readyz``    Readiness: started, not shutting down, every registered check passing.
 ``/startupz``  Startup: :meth:`HealthChecks.mark_started` was called (slow model loading done).
-``/health``    The specification's name for liveness (same answer as ``/livez``).
-``/ready``     The specification's name for readiness (same answer as ``/readyz``).
+``/health``    Liveness under its older, common name (same answer as ``/livez``).
+``/ready``     Readiness under its older, common name (same answer as ``/readyz``).
 ``/metrics``   The registry through vumeter's native renderer, negotiated by ``Accept`` and
                ``Accept-Encoding``.
 ``/``          This list, as JSON.
@@ -24,9 +24,7 @@ runs it in a background thread for synchronous workers.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,6 +33,7 @@ from aiohttp import web
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from vumeter import REGISTRY
+from vumeter.runtime import __version__, positive_int, seconds, server_middlewares
 from vumeter.server.connections import track_requests
 from vumeter.server.errors import error_response, new_error_id
 from vumeter.server.health import HealthChecks, HealthReport, iso_timestamp
@@ -44,7 +43,7 @@ from vumeter.server.rendering import (
     RenderPool,
     RenderRefused,
     RenderTimedOut,
-    scrape_timeout,
+    render_timeout,
 )
 from vumeter.server.self_metrics import ServerStats, track_server, untrack_server
 
@@ -59,8 +58,8 @@ ENDPOINTS: dict[str, str] = {
     "/livez": "liveness: the process and its event loop answer",
     "/readyz": "readiness: started, not shutting down, every check passing",
     "/startupz": "startup: initialisation (model loading) finished",
-    "/health": "liveness, under the specification's name",
-    "/ready": "readiness, under the specification's name",
+    "/health": "liveness, under its older name (as /livez)",
+    "/ready": "readiness, under its older name (as /readyz)",
 }
 
 #: The health probes: a connection admitted beyond the connection cap may ask for these only.
@@ -102,19 +101,6 @@ def stats_of(app: web.Application) -> ServerStats:
     return app[_STATE_KEY].stats
 
 
-def default_version() -> str:
-    """``vumeter.__version__`` when the package defines it, else the installed distribution's."""
-    import vumeter
-
-    version = getattr(vumeter, "__version__", None)
-    if isinstance(version, str):
-        return version
-    try:
-        return importlib.metadata.version("vumeter")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def create_app(
     registry: Collector = REGISTRY,
     checks: HealthChecks | None = None,
@@ -144,41 +130,29 @@ def create_app(
         checks.mark_started()
     elif not isinstance(checks, HealthChecks):
         raise TypeError(f"checks must be a vumeter HealthChecks, got {type(checks).__name__}")
-    for what, count in (
-        ("render_threads", render_threads),
-        ("max_stuck_renders", max_stuck_renders),
-    ):
-        if type(count) is not int or count < 1:
-            raise ValueError(f"{what} must be an int >= 1, got {count!r}")
-    if (
-        isinstance(scrape_timeout, bool)
-        or not isinstance(scrape_timeout, int | float)
-        or not math.isfinite(scrape_timeout)
-        or scrape_timeout <= 0
-    ):
-        raise ValueError(
-            f"scrape_timeout must be a finite number of seconds > 0, got {scrape_timeout!r}"
-        )
+    positive_int("render_threads", render_threads)
+    positive_int("max_stuck_renders", max_stuck_renders)
+    scrape_timeout = seconds("scrape_timeout", scrape_timeout)
     if not isinstance(expose_check_details, bool):
         raise TypeError(
             f"expose_check_details must be a bool, got {type(expose_check_details).__name__}"
         )
 
+    # Traced, once tracing is set up, by OpenTelemetry's aiohttp instrumentation, which puts
+    # its middleware first (vumeter.tracing.aiohttp): this server knows nothing of tracing.
+    # Middlewares registered through the runtime go in front of everything, that one included.
     app = web.Application(
-        middlewares=[
-            track_requests,
-            *_tracing_middlewares(),
-            _json_errors,
-            _close_connections_when_draining,
-        ]
+        middlewares=[track_requests, _json_errors, _close_connections_when_draining]
     )
+    for middleware in reversed(server_middlewares()):
+        app.middlewares.insert(0, middleware)
     stats = ServerStats()
     app[CHECKS_KEY] = checks
     app[_STATE_KEY] = _AppState(
         registry,
-        version or default_version(),
+        version or __version__,
         RenderPool(render_threads, max_stuck_renders, stats),
-        float(scrape_timeout),
+        scrape_timeout,
         expose_check_details,
         stats,
     )
@@ -192,16 +166,6 @@ def create_app(
         app.router.add_get(path, _readiness)
     app.router.add_get("/startupz", _startup)
     return app
-
-
-def _tracing_middlewares() -> list[Any]:
-    """The trace-continuing middleware, first so it sees the final status; none when the
-    tracing extra (OpenTelemetry) is not installed."""
-    try:
-        from vumeter.tracing.aiohttp import tracing_middleware
-    except ImportError:
-        return []
-    return [tracing_middleware]
 
 
 async def _track_stats(app: web.Application) -> None:
@@ -284,7 +248,7 @@ async def _metrics(request: web.Request) -> web.Response:
         request.headers.get("Accept-Encoding"),
         names,
     )
-    timeout = scrape_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER), state.scrape_timeout)
+    timeout = render_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER), state.scrape_timeout)
     try:
         encoded = await state.renders.render(render, timeout)
     except RenderTimedOut as error:

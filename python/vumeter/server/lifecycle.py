@@ -31,6 +31,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client.registry import Collector
 
 from vumeter import REGISTRY
+from vumeter.runtime import seconds
 from vumeter.server.app import CHECKS_KEY, PROBE_PATHS, create_app, stats_of
 from vumeter.server.connections import GUARD_KEY, ConnectionGuard
 from vumeter.server.health import HealthChecks
@@ -70,12 +71,6 @@ class _ClientErrorLogger(logging.LoggerAdapter[logging.Logger]):
             super().exception(msg, *args, **kwargs)
 
 
-def _seconds(what: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError(f"{what} must be a number of seconds >= 0, got {value!r}")
-    return float(value)
-
-
 class MetricsServer:
     """The metrics and health server on ``host:port`` in the running event loop.
 
@@ -108,8 +103,8 @@ class MetricsServer:
             raise TypeError(f"limits must be a ServerLimits, got {type(limits).__name__}")
         self.host = host
         self._requested_port = port
-        self.grace_period = _seconds("grace_period", grace_period)
-        self.shutdown_timeout = _seconds("shutdown_timeout", shutdown_timeout)
+        self.grace_period = seconds("grace_period", grace_period, allow_zero=True)
+        self.shutdown_timeout = seconds("shutdown_timeout", shutdown_timeout, allow_zero=True)
         self.limits = limits if limits is not None else ServerLimits()
         self.app = create_app(
             registry,

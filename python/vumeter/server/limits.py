@@ -24,31 +24,17 @@ from happening:
 
 from __future__ import annotations
 
-import math
 import resource
 from dataclasses import dataclass
 from typing import Any, Final
+
+from vumeter.runtime import positive_int, seconds
 
 __all__ = ["ServerLimits"]
 
 #: File descriptors left to the rest of the process (logs, sockets of its own, libraries)
 #: before half of the remainder goes to the server's connections.
 _RESERVED_FDS: Final = 64
-
-
-def _positive_int(what: str, value: object, minimum: int) -> None:
-    if type(value) is not int or value < minimum:
-        raise ValueError(f"{what} must be an int >= {minimum}, got {value!r}")
-
-
-def _positive_seconds(what: str, value: object) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{what} must be a finite number of seconds > 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -65,11 +51,14 @@ class ServerLimits:
     error_log_interval: float = 10.0
 
     def __post_init__(self) -> None:
-        _positive_int("max_connections", self.max_connections, 1)
-        _positive_int("probe_connections", self.probe_connections, 0)
-        _positive_int("backlog", self.backlog, 1)
+        positive_int("max_connections", self.max_connections)
+        positive_int("backlog", self.backlog)
+        if type(self.probe_connections) is not int or self.probe_connections < 0:
+            raise ValueError(
+                f"probe_connections must be an int >= 0, got {self.probe_connections!r}"
+            )
         for name in ("header_timeout", "keepalive_timeout", "body_timeout", "error_log_interval"):
-            _positive_seconds(name, getattr(self, name))
+            seconds(name, getattr(self, name))
 
     def connection_cap(self, open_file_limit: int | None = None) -> int:
         """``max_connections``, but at most half of the file descriptors the open-file limit

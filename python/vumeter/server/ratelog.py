@@ -15,6 +15,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from vumeter.runtime import seconds
+
 __all__ = ["RateLimitedLog"]
 
 
@@ -35,11 +37,9 @@ class RateLimitedLog:
         loop: asyncio.AbstractEventLoop | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not interval > 0:
-            raise ValueError(f"interval must be > 0 seconds, got {interval!r}")
+        self._interval = seconds("interval", interval)
         self._logger = logger
         self._level = level
-        self._interval = interval
         self._loop = loop
         self._clock = clock
         self._last_line = -float("inf")

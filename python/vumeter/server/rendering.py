@@ -33,7 +33,7 @@ from vumeter.server.offloop import start_in_thread
 from vumeter.server.ratelog import RateLimitedLog
 from vumeter.server.self_metrics import ServerStats
 
-__all__ = ["RenderPool", "RenderRefused", "RenderTimedOut", "scrape_timeout"]
+__all__ = ["RenderPool", "RenderRefused", "RenderTimedOut", "render_timeout"]
 
 logger = logging.getLogger("vumeter.server")
 
@@ -41,7 +41,7 @@ SCRAPE_TIMEOUT_HEADER: Final = "X-Prometheus-Scrape-Timeout-Seconds"
 _STACK_FRAMES: Final = 12
 
 
-def scrape_timeout(header: str | None, default: float) -> float:
+def render_timeout(header: str | None, default: float) -> float:
     """Seconds a render may take: what the scraper waits (``header``), less a margin so the
     answer arrives before it gives up (10%, at most 0.5 s), capped at ``default``."""
     try:

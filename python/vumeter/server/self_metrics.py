@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
@@ -18,7 +17,7 @@ from typing import Final
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from vumeter._registry import is_registered
+from vumeter.runtime import PerRegistry
 
 __all__ = ["DROP_REASONS", "ServerStats", "track_server", "untrack_server"]
 
@@ -43,28 +42,37 @@ class ServerStats:
     )
 
 
-class _ServerCollector:
-    """Sums the :class:`ServerStats` of every server of one registry."""
+class _Servers:
+    """The :class:`ServerStats` of the servers serving one registry."""
 
-    def __init__(self) -> None:
-        self.servers: set[ServerStats] = set()
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._stats: set[ServerStats] = set()
         self._lock = threading.Lock()
 
     def add(self, stats: ServerStats) -> None:
         with self._lock:
-            self.servers.add(stats)
+            self._stats.add(stats)
 
     def discard(self, stats: ServerStats) -> None:
         with self._lock:
-            self.servers.discard(stats)
+            self._stats.discard(stats)
+
+    def snapshot(self) -> list[ServerStats]:
+        with self._lock:
+            return list(self._stats)
+
+
+class _ServerCollector:
+    """Sums the :class:`ServerStats` of every server of one registry."""
+
+    def __init__(self, servers: _Servers) -> None:
+        self._servers = servers
 
     def describe(self) -> Iterable[Metric]:
         return self._families([])
 
     def collect(self) -> Iterable[Metric]:
-        with self._lock:
-            servers = list(self.servers)
-        return self._families(servers)
+        return self._families(self._servers.snapshot())
 
     @staticmethod
     def _families(servers: list[ServerStats]) -> list[Metric]:
@@ -110,10 +118,17 @@ class _ServerCollector:
         return [stuck, timeouts, refused, open_connections, dropped, accept_errors]
 
 
-_collectors: weakref.WeakKeyDictionary[CollectorRegistry, _ServerCollector] = (
-    weakref.WeakKeyDictionary()
-)
-_lock = threading.Lock()
+_servers = PerRegistry(_Servers)
+
+
+def _registered_collector(registry: CollectorRegistry) -> _ServerCollector:
+    collector = _ServerCollector(_servers.get(registry))
+    registry.register(collector)
+    return collector
+
+
+# Afresh if the registry's owner unregistered it (it shares the servers' set, so none is lost).
+_collectors = PerRegistry(_registered_collector, members=lambda collector: [collector])
 
 
 def track_server(registry: Collector, stats: ServerStats) -> None:
@@ -121,26 +136,13 @@ def track_server(registry: Collector, stats: ServerStats) -> None:
     cannot take a collector of their own, go without the server's self-metrics)."""
     if not isinstance(registry, CollectorRegistry):
         return
-    with _lock:
-        collector = _collectors.get(registry)
-        # Unregistered by its owner since: register a fresh one rather than count in the void.
-        if collector is None or not is_registered(registry, collector):
-            fresh = _ServerCollector()
-            if collector is not None:
-                fresh.servers |= collector.servers
-            try:
-                registry.register(fresh)
-            except ValueError as error:  # the registry already has a metric of that name
-                logger.warning("the server's self-metrics are not exported: %s", error)
-                return
-            _collectors[registry] = collector = fresh
-        collector.add(stats)
+    _servers.get(registry).add(stats)
+    try:
+        _collectors.get(registry)
+    except ValueError as error:  # the registry already has a metric of one of these names
+        logger.warning("the server's self-metrics are not exported: %s", error)
 
 
 def untrack_server(registry: Collector, stats: ServerStats) -> None:
-    if not isinstance(registry, CollectorRegistry):
-        return
-    with _lock:
-        collector = _collectors.get(registry)
-    if collector is not None:
-        collector.discard(stats)
+    if isinstance(registry, CollectorRegistry):
+        _servers.get(registry).discard(stats)

@@ -10,6 +10,7 @@
 //! - [`counter`], [`gauge`], [`histogram`]: one metric child each.
 //! - [`family`]: a metric with its label names and labelled children.
 //! - [`exposition`]: Prometheus text 0.0.4 and OpenMetrics 1.0 renderers.
+//! - [`parse`]: reading either format back into families (for `vumeter top`).
 
 // Tests assert exact float results on purpose: the sums they check are exact.
 #![cfg_attr(test, allow(clippy::float_cmp))]
@@ -24,6 +25,7 @@ pub mod exposition;
 pub mod family;
 pub mod gauge;
 pub mod histogram;
+pub mod parse;
 pub mod shards;
 
 pub use counter::CounterCore;
