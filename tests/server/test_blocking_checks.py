@@ -21,8 +21,8 @@ from .conftest import StartServer
 
 # Far above what /livez takes on a loaded two-core machine (a few ms), far below the time the
 # blocking calls below take: a /livez slower than this waited for the blocked call.
-LIVEZ_BOUND_S = 1.0
-BLOCK_S = 4.0
+LIVEZ_BOUND_S = 2.0
+BLOCK_S = 6.0
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from .conftest import StartWorker
 NOFILE = 256
 ATTACKERS = 360  # silent plus slowloris, together above NOFILE
 FLOOD_S = 5.0
-PROBE_BOUND_S = 2.0  # a kubelet probe in deploy/k8s allows 5 s
+PROBE_BOUND_S = 4.0  # under the 5 s a kubelet probe in deploy/k8s allows; main never answered
 LOG_LINES_BOUND = 40  # the unguarded server wrote over 100,000 in 7 s
 REOPEN_S = 0.5
 
