@@ -1,35 +1,37 @@
-//! Bulk observation input: 1-D float64/float32 numpy arrays of any stride, or anything
-//! `numpy.asarray(..., dtype=float64)` accepts. Bucketing runs with the GIL released.
+//! Bulk observation input: 1-D float64/float32 numpy arrays of any stride and alignment,
+//! or anything `numpy.asarray(..., dtype=float64)` accepts. Bucketing runs with the GIL
+//! released, and arrays are read where they are: a contiguous array as a slice, any
+//! other view (a channel of an interleaved buffer, a reversed or unaligned view)
+//! through its stride one block at a time, so no input is ever copied whole.
+//! Masked arrays are refused: their mask cannot be honoured by reading the data.
 
-use numpy::{PyArray1, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use std::marker::PhantomData;
+use std::ops::Range;
+
+use numpy::{
+    Element, PyArray1, PyArrayMethods, PyReadonlyArray1, PyUntypedArray, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
+use vumeter_core::buckets::BulkValues;
 use vumeter_core::HistogramCore;
 
 use crate::errors::map_metric_error;
 
 pub(crate) fn observe_many(core: &HistogramCore, values: &Bound<'_, PyAny>) -> PyResult<()> {
-    let py = values.py();
+    if let Ok(array) = values.cast::<PyUntypedArray>() {
+        // Only a subclass of ndarray can be masked; a plain ndarray skips the check.
+        if !array.is_exact_instance_of::<PyUntypedArray>() {
+            refuse_masked(values)?;
+        }
+    }
     if let Ok(array) = values.cast::<PyArray1<f64>>() {
-        let view = array.readonly();
-        let result = if let Ok(slice) = view.as_slice() {
-            py.detach(|| core.observe_many(slice))
-        } else {
-            let contiguous: Vec<f64> = view.as_array().iter().copied().collect();
-            py.detach(|| core.observe_many(&contiguous))
-        };
-        return result.map_err(map_metric_error);
+        return observe_array(core, &array.readonly());
     }
     if let Ok(array) = values.cast::<PyArray1<f32>>() {
-        let view = array.readonly();
-        let result = if let Ok(slice) = view.as_slice() {
-            py.detach(|| core.observe_many(slice))
-        } else {
-            let contiguous: Vec<f32> = view.as_array().iter().copied().collect();
-            py.detach(|| core.observe_many(&contiguous))
-        };
-        return result.map_err(map_metric_error);
+        return observe_array(core, &array.readonly());
     }
     if let Ok(array) = values.cast::<PyUntypedArray>() {
         return Err(wrong_array(array));
@@ -39,6 +41,118 @@ pub(crate) fn observe_many(core: &HistogramCore, values: &Bound<'_, PyAny>) -> P
         return Err(wrong_array(converted.cast::<PyUntypedArray>()?));
     }
     observe_many(core, &converted)
+}
+
+/// Buckets a float array in place with the GIL released.
+fn observe_array<T>(core: &HistogramCore, view: &PyReadonlyArray1<'_, T>) -> PyResult<()>
+where
+    T: Element + Copy + Sync,
+    [T]: BulkValues,
+    Strided<T>: BulkValues,
+{
+    let py = view.py();
+    let result = if let Ok(slice) = view.as_slice() {
+        py.detach(|| core.observe_many(slice))
+    } else {
+        let strided = Strided::of(view);
+        py.detach(|| core.observe_many(&strided))
+    };
+    result.map_err(map_metric_error)
+}
+
+/// A 1-D array read through its byte stride: any stride (negative, zero, not a multiple
+/// of the item size) and any alignment, one element at a time.
+struct Strided<T> {
+    data: *const u8,
+    stride: isize,
+    len: usize,
+    _element: PhantomData<T>,
+}
+
+// SAFETY: the pointer is only read, and the readonly borrow that `Strided::of` takes
+// it from outlives every use (the caller keeps the borrow across the detached call).
+unsafe impl<T: Sync> Send for Strided<T> {}
+// SAFETY: as for Send: shared reads only.
+unsafe impl<T: Sync> Sync for Strided<T> {}
+
+impl<T: Element> Strided<T> {
+    fn of(view: &PyReadonlyArray1<'_, T>) -> Self {
+        let array = view.as_untyped();
+        Strided {
+            data: view.data().cast::<u8>().cast_const(),
+            stride: array.strides()[0],
+            len: array.len(),
+            _element: PhantomData,
+        }
+    }
+
+    /// Element `index`, read unaligned.
+    #[inline(always)]
+    // index < len, and numpy array lengths fit in isize.
+    #[allow(clippy::cast_possible_wrap)]
+    fn read(&self, index: usize) -> T {
+        // SAFETY: index < len, and numpy guarantees that `data + index * stride` is the
+        // address of a valid element of this array for every index < len; the
+        // readonly borrow keeps the buffer alive. `read_unaligned` makes no
+        // assumption about alignment. Like every numpy kernel that runs without the
+        // GIL, this relies on no other thread writing the array during the call.
+        unsafe {
+            self.data
+                .offset(index as isize * self.stride)
+                .cast::<T>()
+                .read_unaligned()
+        }
+    }
+}
+
+impl BulkValues for Strided<f64> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn block<'a>(&'a self, range: Range<usize>, buffer: &'a mut [f64]) -> &'a [f64] {
+        for (out, index) in buffer.iter_mut().zip(range) {
+            *out = self.read(index);
+        }
+        buffer
+    }
+}
+
+impl BulkValues for Strided<f32> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn block<'a>(&'a self, range: Range<usize>, buffer: &'a mut [f64]) -> &'a [f64] {
+        for (out, index) in buffer.iter_mut().zip(range) {
+            *out = f64::from(self.read(index));
+        }
+        buffer
+    }
+}
+
+/// `numpy.ma.MaskedArray` is an ndarray subclass whose data still holds the masked
+/// values: reading it would record them.
+fn refuse_masked(values: &Bound<'_, PyAny>) -> PyResult<()> {
+    static MASKED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let py = values.py();
+    let masked = MASKED.get_or_try_init(py, || {
+        py.import("numpy.ma")?
+            .getattr("MaskedArray")?
+            .cast_into::<PyType>()
+            .map(Bound::unbind)
+            .map_err(PyErr::from)
+    })?;
+    if values.is_instance(masked.bind(py))? {
+        return Err(PyTypeError::new_err(
+            "observe_many does not take a numpy.ma.MaskedArray: its mask would be ignored \
+             and the masked values recorded; pass values.compressed() to observe only the \
+             unmasked values",
+        ));
+    }
+    Ok(())
 }
 
 fn wrong_array(array: &Bound<'_, PyUntypedArray>) -> PyErr {

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use vumeter_core::buckets::BucketLayout;
-use vumeter_core::{Descriptor, Family, HistogramCore, MetricKind};
+use vumeter_core::{Descriptor, HistogramCore, MetricKind};
 
 use crate::arrays;
 use crate::errors::{map_metric_error, missing_label_values};
 use crate::exemplars::{exemplar_tuple, ExemplarTuple};
-use crate::labels::{new_family, AnyFamily, MetricFamily};
+use crate::labels::{child_core, new_family, AnyFamily, MetricFamily, PyFamily};
 
 #[inline]
 fn observe(
@@ -28,7 +28,7 @@ fn observe(
 
 #[pyclass(extends = MetricFamily, frozen, subclass, module = "vumeter._native")]
 pub struct HistogramFamily {
-    family: Arc<Family<HistogramCore>>,
+    family: Arc<PyFamily<HistogramCore>>,
     layout: Arc<BucketLayout>,
     unlabelled: Option<Arc<HistogramCore>>,
 }
@@ -120,20 +120,17 @@ impl HistogramFamily {
 
 #[pyclass(frozen, subclass, module = "vumeter._native")]
 pub struct HistogramChild {
-    core: Arc<HistogramCore>,
+    pub(crate) core: Arc<HistogramCore>,
 }
 
 #[pymethods]
 impl HistogramChild {
     #[new]
-    fn new(family: &Bound<'_, HistogramFamily>, values: Vec<String>) -> PyResult<Self> {
+    fn new(family: &Bound<'_, HistogramFamily>, values: Vec<String>) -> Self {
         let family = family.get();
         let layout = Arc::clone(&family.layout);
-        let core = family
-            .family
-            .get_or_create(values, || HistogramCore::new(layout))
-            .map_err(map_metric_error)?;
-        Ok(HistogramChild { core })
+        let core = child_core(&family.family, &values, || HistogramCore::new(layout));
+        HistogramChild { core }
     }
 
     #[pyo3(signature = (amount, exemplar=None))]
