@@ -74,6 +74,7 @@ impl CounterFamily {
         inc(py, self.unlabelled()?, amount, exemplar)
     }
 
+    /// Sets the counter back to zero and its `_created` time to now, as if just created.
     fn reset(&self) -> PyResult<()> {
         self.unlabelled()?.reset();
         Ok(())
@@ -123,6 +124,7 @@ impl CounterChild {
         inc(py, &self.core, amount, exemplar)
     }
 
+    /// Sets the counter back to zero and its `_created` time to now, as if just created.
     fn reset(&self) {
         self.core.reset();
     }

@@ -108,12 +108,14 @@ impl GaugeFamily {
         Ok(())
     }
 
+    /// Sets the gauge to the current Unix time in seconds.
     fn set_to_current_time(&self) -> PyResult<()> {
         self.unlabelled()?.set(unix_now());
         Ok(())
     }
 
-    /// Takes the value from `f()` at every scrape.
+    /// Takes the gauge's value from `f()` (a callable returning a float) at every
+    /// scrape, replacing any earlier function.
     fn set_function(&self, f: Py<PyAny>) -> PyResult<()> {
         set_function(&self.functions, self.unlabelled()?, f);
         Ok(())
@@ -163,10 +165,13 @@ impl GaugeChild {
         self.core.set(value);
     }
 
+    /// Sets the gauge to the current Unix time in seconds.
     fn set_to_current_time(&self) {
         self.core.set(unix_now());
     }
 
+    /// Takes the gauge's value from `f()` (a callable returning a float) at every
+    /// scrape, replacing any earlier function.
     fn set_function(&self, f: Py<PyAny>) {
         set_function(&self.functions, &self.core, f);
     }

@@ -84,6 +84,10 @@ impl HistogramFamily {
         observe(py, self.unlabelled()?, amount, exemplar)
     }
 
+    /// Observes every value of a 1-D float64/float32 array (any stride; or a sequence of
+    /// numbers) with the GIL released. All or nothing: a NaN, or an infinity opposite to
+    /// an earlier one or to `_sum`'s, raises `ValueError` naming its index and records
+    /// nothing. A `numpy.ma.MaskedArray` raises `TypeError`: pass `values.compressed()`.
     fn observe_many(&self, values: &Bound<'_, PyAny>) -> PyResult<()> {
         arrays::observe_many(self.unlabelled()?, values)
     }
@@ -143,8 +147,10 @@ impl HistogramChild {
         observe(py, &self.core, amount, exemplar)
     }
 
-    /// Observes every value of a 1-D float array with the GIL released; a NaN anywhere
-    /// records nothing and raises `ValueError` naming its index.
+    /// Observes every value of a 1-D float64/float32 array (any stride; or a sequence of
+    /// numbers) with the GIL released. All or nothing: a NaN, or an infinity opposite to
+    /// an earlier one or to `_sum`'s, raises `ValueError` naming its index and records
+    /// nothing. A `numpy.ma.MaskedArray` raises `TypeError`: pass `values.compressed()`.
     fn observe_many(&self, values: &Bound<'_, PyAny>) -> PyResult<()> {
         arrays::observe_many(&self.core, values)
     }
