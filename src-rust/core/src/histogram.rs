@@ -338,11 +338,13 @@ mod tests {
     #[test]
     fn concurrent_scrapes_are_self_consistent() {
         let h = core(&[0.25, 0.5, 0.75]);
+        let rounds = crate::test_rounds(20_000);
+        let total = 4 * rounds as u64;
         std::thread::scope(|s| {
             for t in 0..4 {
                 let h = &h;
                 s.spawn(move || {
-                    for i in 0..20_000 {
+                    for i in 0..rounds {
                         h.observe(f64::from((i + t) % 10) / 10.0).unwrap();
                     }
                 });
@@ -350,7 +352,7 @@ mod tests {
             s.spawn(|| {
                 // Scrapes until every write has landed (the writers finish in any case).
                 let mut last = 0;
-                while last < 80_000 {
+                while last < total {
                     let snap = h.snapshot();
                     assert!(snap.cumulative.windows(2).all(|w| w[0] <= w[1]));
                     assert!(snap.count() >= last);
@@ -358,6 +360,6 @@ mod tests {
                 }
             });
         });
-        assert_eq!(h.snapshot().count(), 80_000);
+        assert_eq!(h.snapshot().count(), total);
     }
 }

@@ -30,6 +30,22 @@ mod registry;
 pub mod shards;
 pub mod sync;
 
+/// Loop counts for stress tests: the full count natively, a few rounds under Miri (which
+/// interprets every instruction and explores thread interleavings).
+#[cfg(test)]
+pub(crate) const fn test_rounds(native: u32) -> u32 {
+    if cfg!(miri) {
+        let few = native / 500;
+        if few < 8 {
+            8
+        } else {
+            few
+        }
+    } else {
+        native
+    }
+}
+
 pub use counter::CounterCore;
 pub use error::MetricError;
 pub use exemplar::Exemplar;
