@@ -173,6 +173,7 @@ macro_rules! fast_paths {
                 const NAME: &'static CStr = c_string!(stringify!($method));
                 const DOC: &'static CStr =
                     c_string!(stringify!($method), $signature, "\n--\n\n", $doc);
+                // SAFETY (for callers): see FastMethod::fast.
                 unsafe fn fast(
                     $py: Python<'_>,
                     native: &Bound<'_, $native>,
@@ -264,6 +265,12 @@ fast_paths! {
         };
 }
 
+/// The `METH_FASTCALL | METH_KEYWORDS` function of one fast path.
+///
+/// # Safety
+/// Only CPython calls it, through a descriptor that `install` bound to a subclass of
+/// `M::Native`: `slf` is an instance of that class, `args` holds `nargs` positional and
+/// then `len(kwnames)` keyword values, and a thread state is attached.
 unsafe extern "C" fn fast_call<M: FastMethod>(
     slf: *mut ffi::PyObject,
     args: *const *mut ffi::PyObject,
@@ -272,6 +279,7 @@ unsafe extern "C" fn fast_call<M: FastMethod>(
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython calls METH_FASTCALL functions with a thread state attached.
     let py = unsafe { Python::assume_attached() };
+    // SAFETY: masks the argument count CPython passed.
     let nargs = unsafe { ffi::PyVectorcall_NARGS(nargsf as usize) };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the descriptor is bound to a subclass of M::Native (install_fast_paths),

@@ -56,6 +56,6 @@ mod tests {
                 });
             }
         });
-        assert_eq!(load(&cell), 4.0 * crate::test_rounds(10_000) as f64);
+        assert_eq!(load(&cell), 4.0 * f64::from(crate::test_rounds(10_000)));
     }
 }

@@ -101,7 +101,7 @@ mod tests {
                 });
             }
         });
-        assert_eq!(c.value(), 8.0 * crate::test_rounds(5_000) as f64);
+        assert_eq!(c.value(), 8.0 * f64::from(crate::test_rounds(5_000)));
     }
 
     #[test]

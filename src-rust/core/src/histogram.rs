@@ -339,7 +339,7 @@ mod tests {
     fn concurrent_scrapes_are_self_consistent() {
         let h = core(&[0.25, 0.5, 0.75]);
         let rounds = crate::test_rounds(20_000);
-        let total = 4 * rounds as u64;
+        let total = 4 * u64::from(rounds);
         std::thread::scope(|s| {
             for t in 0..4 {
                 let h = &h;
