@@ -35,8 +35,15 @@ impl Default for CounterCore {
 impl CounterCore {
     #[must_use]
     pub fn new() -> Self {
+        Self::with_shards(crate::shards::shard_count())
+    }
+
+    /// A counter with `shards` shards instead of this process's count (for sizing a
+    /// host other than this one).
+    #[must_use]
+    pub fn with_shards(shards: usize) -> Self {
         CounterCore {
-            cells: ShardedCells::new(1),
+            cells: ShardedCells::with_shards(1, shards),
             created: AtomicU64::new(unix_now().to_bits()),
             exemplar: ExemplarSlots::new(),
         }

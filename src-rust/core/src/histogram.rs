@@ -67,9 +67,16 @@ impl HistogramSnapshot {
 impl HistogramCore {
     #[must_use]
     pub fn new(layout: Arc<BucketLayout>) -> Self {
+        Self::with_shards(layout, crate::shards::shard_count())
+    }
+
+    /// A histogram with `shards` shards instead of this process's count (for sizing a
+    /// host other than this one).
+    #[must_use]
+    pub fn with_shards(layout: Arc<BucketLayout>, shards: usize) -> Self {
         let buckets = layout.len();
         HistogramCore {
-            cells: ShardedCells::new(buckets + 1),
+            cells: ShardedCells::with_shards(buckets + 1, shards),
             saturated: AtomicU8::new(FINITE),
             exemplars: ExemplarSlots::new(),
             created: unix_now(),
