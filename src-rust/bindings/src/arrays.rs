@@ -46,9 +46,8 @@ pub(crate) fn observe_many(core: &HistogramCore, values: &Bound<'_, PyAny>) -> P
 /// Buckets a float array in place with the GIL released.
 fn observe_array<T>(core: &HistogramCore, view: &PyReadonlyArray1<'_, T>) -> PyResult<()>
 where
-    T: Element + Copy + Sync,
+    T: Float + Sync,
     [T]: BulkValues,
-    Strided<T>: BulkValues,
 {
     let py = view.py();
     let result = if let Ok(slice) = view.as_slice() {
@@ -105,21 +104,26 @@ impl<T: Element> Strided<T> {
     }
 }
 
-impl BulkValues for Strided<f64> {
-    fn len(&self) -> usize {
-        self.len
-    }
+/// The float element types `observe_many` reads, widened to f64 (exactly).
+trait Float: Element + Copy {
+    fn widen(self) -> f64;
+}
 
+impl Float for f64 {
     #[inline(always)]
-    fn block<'a>(&'a self, range: Range<usize>, buffer: &'a mut [f64]) -> &'a [f64] {
-        for (out, index) in buffer.iter_mut().zip(range) {
-            *out = self.read(index);
-        }
-        buffer
+    fn widen(self) -> f64 {
+        self
     }
 }
 
-impl BulkValues for Strided<f32> {
+impl Float for f32 {
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl<T: Float> BulkValues for Strided<T> {
     fn len(&self) -> usize {
         self.len
     }
@@ -127,7 +131,7 @@ impl BulkValues for Strided<f32> {
     #[inline(always)]
     fn block<'a>(&'a self, range: Range<usize>, buffer: &'a mut [f64]) -> &'a [f64] {
         for (out, index) in buffer.iter_mut().zip(range) {
-            *out = f64::from(self.read(index));
+            *out = self.read(index).widen();
         }
         buffer
     }
