@@ -10,7 +10,7 @@ STAMPS := .stamps
 NATIVE_SO = $(wildcard python/vumeter/_native*.so)
 RUST_SOURCES := $(shell find src-rust -name '*.rs' -o -name Cargo.toml) Cargo.toml
 DEBIAN_TOOLS := promtool:prometheus prometheus-pushgateway:prometheus-pushgateway \
-	prometheus-alertmanager:prometheus-alertmanager
+	prometheus-alertmanager:prometheus-alertmanager tmux:tmux
 
 .PHONY: all demo test test-rust test-miri test-python lint lint-rust lint-python typecheck \
 	benchmark build-dev debian-deps clean
@@ -20,7 +20,8 @@ all: build-dev
 $(STAMPS):
 	mkdir -p $(STAMPS)
 
-# Debian packages the tests start for real (Prometheus, promtool, Pushgateway, Alertmanager).
+# Debian packages the tests start for real (Prometheus, promtool, Pushgateway, Alertmanager,
+# and tmux, the terminal that the `vumeter top` test drives).
 debian-deps: | $(STAMPS)
 	@missing=""; for pair in $(DEBIAN_TOOLS); do \
 		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
@@ -52,6 +53,8 @@ $(STAMPS)/native: $(RUST_SOURCES) pyproject.toml $(STAMPS)/deps
 build-dev: $(STAMPS)/native
 
 demo: build-dev
+	@echo "Watch it live: run $(VENV)/bin/vumeter top in another terminal," \
+		"or make demo DEMO_ARGS=--top for the view in this one (docs/top.md)."
 	$(VENV)/bin/vumeter demo $(DEMO_ARGS)
 
 test: build-dev debian-deps lint typecheck test-rust test-miri test-python
@@ -78,9 +81,11 @@ lint-rust:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -q -- -D warnings
 
+# lint-imports checks the layer contract in pyproject.toml on the source tree (no build needed).
 lint-python: $(STAMPS)/deps
-	$(VENV)/bin/ruff check python tests benches dashboards deploy
-	$(VENV)/bin/ruff format --check python tests benches dashboards deploy
+	$(VENV)/bin/ruff check python tests benches ops
+	$(VENV)/bin/ruff format --check python tests benches ops
+	PYTHONPATH=python $(VENV)/bin/lint-imports
 
 typecheck: build-dev
 	$(VENV)/bin/mypy

@@ -1,7 +1,7 @@
 """Benchmark: the metrics server's latency while a worker keeps the CPU and the GIL busy.
 
-Issue 4 asks that liveness keeps answering while workers are busy, measured as the p99 of
-``/livez`` under a busy demo, and for a bounded load test at concurrency 50. The server runs in
+Liveness must keep answering while workers are busy: measured as the p99 of ``/livez`` under
+a busy demo, and in a bounded load test at concurrency 50. The server runs in
 its own process, as in production, with busy worker threads; this process is the client:
 
 * ``probe``: one ``/livez`` request at a time, as a kubelet does, while the workers run;

@@ -1,6 +1,6 @@
 """Benchmark: ``MetricsCollector.track_operation`` against the prometheus_client equivalent.
 
-Issue 3 sets the goal: ``track_operation`` costs at most a quarter of what the same
+The goal: ``track_operation`` costs at most a quarter of what the same
 instrumentation costs with prometheus_client, namely a labelled histogram observe plus a
 labelled counter increment around the block. Both run in this process on their own
 registries, with an empty block, in alternating rounds so that machine noise hits both.

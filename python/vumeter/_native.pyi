@@ -1,6 +1,7 @@
 """Type stubs for the native extension (src-rust/bindings)."""
 
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextvars import ContextVar
 from typing import Any, Self, TypeAlias
 
@@ -162,6 +163,42 @@ def shard_count() -> int:
     """Shards per metric child in this process (at most 16; ``VUMETER_SHARDS``
     overrides it). A child allocates a shard on the first write of a thread that maps
     to it."""
+
+def parse_exposition(
+    text: str, openmetrics: bool = False, only: AbstractSet[str] | None = None
+) -> list[
+    tuple[
+        str,
+        str,
+        list[
+            tuple[
+                str,
+                dict[str, str],
+                float | None,
+                tuple[
+                    float,
+                    float,
+                    int,
+                    float,
+                    float,
+                    list[tuple[int, int]],
+                    list[int],
+                    list[tuple[int, int]],
+                    list[int],
+                ]
+                | None,
+            ]
+        ],
+    ]
+]:
+    """Parse a Prometheus text (or, with ``openmetrics``, an OpenMetrics) exposition into
+    ``[(name, type, [(sample_name, labels, value, native_histogram), ...]), ...]``.
+
+    Families are grouped and named as prometheus_client's parsers do; a native histogram
+    sample has value None and ``(count, sum, schema, zero_threshold, zero_count,
+    positive_spans, positive_deltas, negative_spans, negative_deltas)``. The first
+    malformed line raises ``ValueError`` naming its line number. With ``only``, the whole
+    text is still checked but only the families named in it are returned."""
 
 def install_fast_paths(cls: type) -> None:
     """Installs the vectorcall fast paths (``inc``, ``dec``, ``set``, ``observe``,

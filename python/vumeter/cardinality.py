@@ -7,7 +7,6 @@ A metric created with ``max_label_sets=N`` refuses its (N+1)th label set with
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Iterable
 from typing import Any
@@ -16,6 +15,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, Metric
 from prometheus_client.registry import CollectorRegistry
 
 from vumeter._native import CardinalityLimitExceeded
+from vumeter._per_registry import PerRegistry
 
 __all__ = ["CardinalityLimitExceeded", "track_cardinality"]
 
@@ -42,18 +42,17 @@ class _RejectedLabelSets:
 
 
 _HELP = "New label sets refused because a metric reached its max_label_sets limit."
-_collectors: weakref.WeakKeyDictionary[CollectorRegistry, _RejectedLabelSets] = (
-    weakref.WeakKeyDictionary()
-)
-_lock = threading.Lock()
+
+
+def _registered_collector(registry: CollectorRegistry) -> _RejectedLabelSets:
+    collector = _RejectedLabelSets()
+    registry.register(collector)
+    return collector
+
+
+_collectors = PerRegistry(_registered_collector)
 
 
 def track_cardinality(registry: CollectorRegistry, family: Any) -> None:
     """Adds a limited family to its registry's refusal counter (registered on first use)."""
-    with _lock:
-        collector = _collectors.get(registry)
-        if collector is None:
-            collector = _RejectedLabelSets()
-            registry.register(collector)
-            _collectors[registry] = collector
-        collector.add(family)
+    _collectors.get(registry).add(family)

@@ -1,8 +1,10 @@
-"""The ``vumeter`` console script. Subcommands: ``demo`` (a synthetic audio pipeline).
+"""The ``vumeter`` console script. Subcommands: ``demo`` (a synthetic audio pipeline) and
+``top`` (a live terminal view of any worker's metrics).
 
 ``vumeter demo --help`` lists the options; docs/demo.md explains what the demo does and how
-to use it to try the dashboards and alerts. Exit status: 0 after a normal run (duration over,
-SIGTERM, Ctrl-C), 1 when the demo cannot start, 2 for bad command-line arguments.
+to use it to try the dashboards and alerts; docs/top.md describes ``vumeter top``. Exit
+status: 0 after a normal run (duration over, SIGTERM, Ctrl-C, or ``q`` in ``top``), 1 when the
+demo cannot start or ``top --once`` reached no endpoint, 2 for bad command-line arguments.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from vumeter.demo.config import (  # noqa: E402
     LOG_LEVELS,
     DemoConfig,
 )
+from vumeter.top import options as top_options  # noqa: E402
 
 __all__ = ["build_parser", "main"]
 
@@ -135,7 +138,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="log lines on standard error: text for people, json (one object per line, with "
         "trace_id, span_id, sample_id, dataset, worker) for log collectors",
     )
+    outputs.add_argument(
+        "--top",
+        action="store_true",
+        help="show the live `vumeter top` view of the demo in this terminal instead of the "
+        "progress bar (q stops the demo; log lines are shown after the view closes)",
+    )
+    _add_top_command(commands)
     return parser
+
+
+def _add_top_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    top = commands.add_parser(
+        "top",
+        help="a live terminal view of the metrics of one or more workers",
+        description=(
+            "Poll /metrics endpoints (any Prometheus text or OpenMetrics exposition) and show "
+            "throughput, latency quantiles, quality scores, errors, GPU memory, queues and "
+            "readiness, redrawn every interval. Keys: q quits, p pauses. With --once, or when "
+            "standard output is not a terminal, print one plain-text snapshot and exit."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    top_options.add_arguments(top)
+    top.set_defaults(top_parser=top)
+
+
+def _run_top(args: argparse.Namespace) -> int:
+    try:
+        options = top_options.options_from_args(args)
+    except ValueError as error:
+        args.top_parser.error(str(error))  # exits with status 2
+    # Imported here, like the demo below, so that the rest of the CLI works without rich.
+    try:
+        from vumeter.top.app import run_top  # noqa: PLC0415 - the top extra (rich)
+    except ImportError as error:
+        print(
+            f"vumeter top needs the top extra: pip install 'vumeter[top]' ({error})",
+            file=sys.stderr,
+        )
+        return 1
+    return run_top(options)
 
 
 def _demo_config(args: argparse.Namespace) -> DemoConfig:
@@ -159,6 +202,7 @@ def _demo_config(args: argparse.Namespace) -> DemoConfig:
             seed=args.seed,
             log_level=args.log_level,
             log_format=args.log_format,
+            top=args.top,
         )
     except ValueError as error:
         # argparse's own format: usage, "vumeter demo: error: ...", exit status 2. Messages
@@ -190,10 +234,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.command == "top":
+        return _run_top(args)
     config = _demo_config(args)
     # run_demo sets up logging (config.log_format) and tracing (OTEL_* variables) itself.
     # Imported here so that `vumeter --help` works without the server and audio extras.
-    from vumeter.demo.runner import run_demo
+    from vumeter.demo.runner import run_demo  # noqa: PLC0415 - needs the server and audio extras
 
     return run_demo(config)
 

@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.gpu.fake_nvml import FakeGPU, FakeNVML
 from tests.support.binaries import require_binary
 from vumeter import CollectorRegistry, Gauge, generate_latest, generate_openmetrics
 from vumeter.audio import AudioProcessingMetrics, MetricsCollector
 from vumeter.gpu import GPUMonitor
 from vumeter.push import MetricsPusher
-
-from .fake_nvml import FakeGPU, FakeNVML
 
 EXPECTED = {
     # name: (type, label names)

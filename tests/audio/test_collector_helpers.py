@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.audio.samples import exists, value
+from tests.support.samples import exists, value
 from vumeter import CollectorRegistry
 from vumeter.audio import AudioProcessingMetrics, MetricsCollector
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from tests.audio.fake_nvml import FakeGPU, FakeNVML
-from tests.audio.gateways import FakeGateway
-from tests.audio.samples import value
+from tests.gpu.fake_nvml import FakeGPU, FakeNVML
+from tests.support.gateways import FakeGateway
+from tests.support.samples import value
 from vumeter import CollectorRegistry
 from vumeter.audio import AudioProcessingMetrics, MetricsCollector
 

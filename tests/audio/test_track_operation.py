@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.audio.samples import exists, value
+from tests.support.samples import exists, value
 from vumeter import CollectorRegistry
 from vumeter.audio import AudioProcessingMetrics, MetricsCollector, classify_by_type
 

@@ -4,6 +4,7 @@ goals live in benches/, not in timed unit tests)."""
 from __future__ import annotations
 
 import pytest
+
 from benches import bench_core, bench_registry, bench_strided
 
 

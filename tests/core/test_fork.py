@@ -5,6 +5,7 @@ section from spanning a fork)."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -82,7 +83,7 @@ print(f"forks={{i + 1}} hung={{hung}} failed={{failed}}")
 """
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 @pytest.mark.skipif(sys.platform != "linux", reason="fork with threads is tested on Linux")
 def test_children_forked_during_scrapes_and_writes_all_finish() -> None:
     result = run_isolated(SCRIPT, timeout=300)

@@ -9,21 +9,7 @@ import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from vumeter import CollectorRegistry
-from vumeter.audio import AudioProcessingMetrics, MetricsCollector
 from vumeter.tracing import TracingSetup, setup_tracing
-
-
-@pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
-def collector(registry: CollectorRegistry) -> Iterator[MetricsCollector]:
-    collector = MetricsCollector(AudioProcessingMetrics(registry))
-    yield collector
-    collector.close()
 
 
 @pytest.fixture

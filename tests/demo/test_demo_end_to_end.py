@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.audio.gateways import running_pushgateway
 from tests.support.binaries import free_port, require_binary
+from tests.support.gateways import running_pushgateway
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Kept light for a shared 2-core machine: few, short clips.

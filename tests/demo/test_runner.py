@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from vumeter import CollectorRegistry
-from vumeter.audio.tracking import span_source
 from vumeter.demo import DemoConfig, run_demo
+from vumeter.runtime import span_source
 from vumeter.tracing import exemplars_enabled
 
 QUICK = {"port": 0, "rate": 8.0, "batch_size": 2, "gpu_poll_interval": 0.0, "grace_period": 0.0}

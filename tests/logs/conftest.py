@@ -11,13 +11,6 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from vumeter import CollectorRegistry
-
-
-@pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
 
 @pytest.fixture
 def tracer() -> trace.Tracer:

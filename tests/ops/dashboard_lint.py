@@ -7,15 +7,18 @@
 - a description and a known unit on every panel;
 - every query parses as PromQL, reads counters only through rate()/irate()/increase(),
   uses `$__rate_interval` for rate windows (or `$__range` for totals), filters every selector
-  on `$job` (and on `$dataset` where the metric has a dataset label), and names only series
+  on `$job` (and on `$dataset` where the metric has a dataset label) and on the ops
+  configuration's selector (recorded series: their rules applied it), and names only series
   vumeter exports (tests/ops/metric_catalog.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
+
+from ops.config import DEFAULT
 
 from tests.ops import promql_lint
 
@@ -31,11 +34,17 @@ _DATASOURCE_REF = {"type": "prometheus", "uid": "${datasource}"}
 
 
 def lint_dashboard(
-    dashboard: Json, exported: Collection[str], labels_of: Any = lambda name: None
+    dashboard: Json,
+    exported: Collection[str],
+    labels_of: Any = lambda name: None,
+    required: Sequence[tuple[str, str, str]] | None = None,
 ) -> list[str]:
     """Every convention `dashboard` breaks. `exported`: the series names queries may name;
-    `labels_of(name)`: the labels of a series (a set) or None when unknown."""
-    problems = list(_variable_problems(dashboard, exported))
+    `labels_of(name)`: the labels of a series (a set) or None when unknown; `required`: the
+    matchers every selector of a raw series must carry (default: the ops configuration's)."""
+    if required is None:
+        required = promql_lint.matchers_of(DEFAULT.selector)
+    problems = list(_variable_problems(dashboard, exported, required))
     titles: set[str] = set()
     for panel in panels_of(dashboard):
         where = f"panel {panel.get('title')!r}"
@@ -47,7 +56,7 @@ def lint_dashboard(
             expr = target.get("expr", "")
             problems += [
                 f"{where}, query {target.get('refId')} `{expr}`: {problem}"
-                for problem in query_problems(expr, exported, labels_of)
+                for problem in query_problems(expr, exported, labels_of, required)
             ]
             if target.get("datasource") != _DATASOURCE_REF:
                 problems.append(
@@ -66,24 +75,26 @@ def panels_of(dashboard: Json) -> Iterator[Json]:
             yield panel
 
 
-def query_problems(expr: str, exported: Collection[str], labels_of: Any) -> list[str]:
+def query_problems(
+    expr: str,
+    exported: Collection[str],
+    labels_of: Any,
+    required: Sequence[tuple[str, str, str]] = (),
+) -> list[str]:
     """The conventions one dashboard query breaks."""
     try:
         facts = promql_lint.parse_dashboard_query(expr)
     except ValueError as error:
         return [f"does not parse as PromQL: {error}"]
     problems = promql_lint.counter_misuse(facts) + promql_lint.range_variable_misuse(facts)
+    problems += promql_lint.missing_matchers(facts, required)
     for selector in facts.selectors:
         if selector.name not in exported:
             problems.append(f"{selector.name} is not a series vumeter exports")
-        if selector.matchers.get("job") != ("=~", "$job"):
+        if not selector.has("job", "=~", "$job"):
             problems.append(f'{selector.name} must be filtered with job=~"$job"')
         labels = labels_of(selector.name)
-        if (
-            labels
-            and "dataset" in labels
-            and selector.matchers.get("dataset") != ("=~", "$dataset")
-        ):
+        if labels and "dataset" in labels and not selector.has("dataset", "=~", "$dataset"):
             problems.append(
                 f'{selector.name} has a dataset label: filter it with dataset=~"$dataset"'
             )
@@ -106,7 +117,9 @@ def _panel_problems(panel: Json) -> list[str]:
     return problems
 
 
-def _variable_problems(dashboard: Json, exported: Collection[str]) -> Iterator[str]:
+def _variable_problems(
+    dashboard: Json, exported: Collection[str], required: Sequence[tuple[str, str, str]]
+) -> Iterator[str]:
     variables = {v.get("name"): v for v in dashboard.get("templating", {}).get("list", [])}
     datasource = variables.get("datasource")
     if datasource is None or datasource.get("type") != "datasource":
@@ -136,3 +149,5 @@ def _variable_problems(dashboard: Json, exported: Collection[str]) -> Iterator[s
         for selector in facts.selectors:
             if selector.name not in exported:
                 yield f"the `{name}` variable reads {selector.name}, not a series vumeter exports"
+        for problem in promql_lint.missing_matchers(facts, required):
+            yield f"the `{name}` variable: {problem}"

@@ -9,6 +9,7 @@ to the variable it came from.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -34,9 +35,12 @@ class Selector:
     """One vector selector of a query and where it sits."""
 
     name: str
-    matchers: dict[str, tuple[str, str]]  # label -> (operator, value)
+    matchers: list[tuple[str, str, str]]  # (label, operator, value); a label may repeat
     range: timedelta | None  # the window when inside a range selector
     function: str | None  # the function applied to the range, if any
+
+    def has(self, label: str, operator: str, value: str) -> bool:
+        return (label, operator, value) in self.matchers
 
 
 @dataclass
@@ -92,9 +96,28 @@ def _collect(node: object, facts: QueryFacts, function: str | None) -> None:
 def _selector(
     node: promql.VectorSelector, window: timedelta | None, function: str | None
 ) -> Selector:
-    matchers = {m.name: (_operator(m.op), m.value) for m in node.matchers.matchers}
-    name = node.name or matchers.get("__name__", ("", ""))[1]
+    matchers = [(m.name, _operator(m.op), m.value) for m in node.matchers.matchers]
+    names = [value for label, _, value in matchers if label == "__name__"]
+    name = node.name or (names[0] if names else "")
     return Selector(name=name, matchers=matchers, range=window, function=function)
+
+
+def matchers_of(selector: str) -> list[tuple[str, str, str]]:
+    """The matchers of a bare selector such as ``job=~"vumeter.*",namespace="audio"``."""
+    (parsed,) = parse(f"up{{{selector}}}").selectors
+    return parsed.matchers
+
+
+def missing_matchers(facts: QueryFacts, required: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Selectors that lack one of ``required`` (the ops configuration's selector), one
+    message each; recorded series are exempt (their rules applied the selector)."""
+    return [
+        f'{s.name} lacks the configured selector {label}{operator}"{value}"'
+        for s in facts.selectors
+        if ":" not in s.name
+        for label, operator, value in required
+        if not s.has(label, operator, value)
+    ]
 
 
 def _operator(op: promql.MatchOp) -> str:

@@ -1,4 +1,4 @@
-"""Issue 5, point 5: dashboards and alerts proven against a live Prometheus scraping the demo.
+"""Dashboards and alerts proven against a live Prometheus scraping the demo.
 
 The test starts, all on 127.0.0.1: a webhook receiver, Alertmanager (with the committed
 deploy/prometheus/alertmanager.yml, webhook URLs pointed at the receiver), a Pushgateway,

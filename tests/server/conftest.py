@@ -20,11 +20,6 @@ WORKER_SCRIPT = Path(__file__).with_name("worker_process.py")
 
 
 @pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
 def start_server(registry: CollectorRegistry) -> Iterator[StartServer]:
     """Start ``serve(...)`` on 127.0.0.1 with a free port; every server is stopped at teardown."""
     handles: list[ServerHandle] = []

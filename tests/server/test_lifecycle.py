@@ -136,7 +136,7 @@ def test_signal_handlers_need_the_main_thread() -> None:
 def test_arguments_are_validated() -> None:
     with pytest.raises(ValueError, match="port must be an int between 0 and 65535"):
         serve(host="127.0.0.1", port=70000)
-    with pytest.raises(ValueError, match="grace_period must be a number of seconds >= 0"):
+    with pytest.raises(ValueError, match="grace_period must be a finite number of seconds >= 0"):
         serve(host="127.0.0.1", port=0, grace_period=-1)
     with pytest.raises(TypeError, match="checks must be a vumeter HealthChecks"):
         create_app(checks={"db": lambda: True})  # type: ignore[arg-type]

@@ -10,8 +10,6 @@ import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from vumeter import CollectorRegistry
-from vumeter.audio import AudioProcessingMetrics, MetricsCollector
 from vumeter.tracing import TracingSetup, disable_exemplars, disable_operation_spans, setup_tracing
 
 
@@ -38,15 +36,3 @@ def tracing(spans: InMemorySpanExporter) -> Iterator[TracingSetup]:
     )
     yield setup
     setup.shutdown()
-
-
-@pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
-def collector(registry: CollectorRegistry) -> Iterator[MetricsCollector]:
-    collector = MetricsCollector(AudioProcessingMetrics(registry))
-    yield collector
-    collector.close()

@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
 from tests.logs.receivers import HttpReceiver, decode_otlp_traces
 from vumeter.audio import MetricsCollector
-from vumeter.audio.tracking import span_source
+from vumeter.runtime import span_source
 from vumeter.tracing import build_resource, setup_tracing, span_exporter
 
 

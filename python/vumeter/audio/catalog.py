@@ -12,15 +12,16 @@ import itertools
 import math
 import threading
 from collections.abc import Sequence
-from typing import Final, TypeVar
+from typing import Final
 
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from vumeter import Counter, Gauge, Histogram
 from vumeter.gpu.metrics import GPUMetrics, gpu_metrics_for
+from vumeter.runtime import registered_together
 
-# Specification section 1 had 0.1 ... 60 s; per-sample work is often a few milliseconds,
-# so the finer buckets down to 1 ms keep p50/p95 of fast operations meaningful.
+# Buckets from 1 ms to 60 s: per-sample work often takes a few milliseconds, and buckets
+# starting at 100 ms would put all of it in the first one, hiding p50/p95 of fast operations.
 DEFAULT_DURATION_BUCKETS: Final[tuple[float, ...]] = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
 )  # fmt: skip
@@ -30,8 +31,6 @@ SNR_DB_BUCKETS: Final[tuple[float, ...]] = (-5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25
 # PESQ MOS-LQO spans about 1.0 (bad) to 4.5 (excellent).
 PESQ_BUCKETS: Final[tuple[float, ...]] = tuple(1.0 + 0.5 * i for i in range(8))
 STOI_BUCKETS: Final[tuple[float, ...]] = QUALITY_SCORE_BUCKETS
-
-_M = TypeVar("_M", Counter, Gauge, Histogram)
 
 
 def _checked_buckets(buckets: object) -> tuple[float, ...]:
@@ -87,13 +86,7 @@ class AudioProcessingMetrics:
             else _checked_buckets(duration_buckets)
         )
         self.registry = registry
-        created: list[Counter | Gauge | Histogram] = []
-
-        def keep(metric: _M) -> _M:
-            created.append(metric)
-            return metric
-
-        try:
+        with registered_together(registry) as keep:
             self.samples_processed = keep(
                 Counter(
                     "audio_samples_processed_total",
@@ -180,10 +173,6 @@ class AudioProcessingMetrics:
                 )
             )
             self.gpu = gpu_metrics_for(registry)
-        except BaseException:
-            for metric in reversed(created):
-                registry.unregister(metric)
-            raise
 
     @property
     def gpu_memory_usage(self) -> Gauge:

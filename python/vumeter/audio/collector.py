@@ -35,11 +35,11 @@ from vumeter.audio.validation import (
     label_value,
     non_negative_int,
     non_negative_number,
-    positive_seconds,
 )
 from vumeter.gpu.monitor import GPUMonitor
 from vumeter.gpu.nvml import NVMLModule
 from vumeter.push.pusher import DEFAULT_REQUEST_TIMEOUT, MetricsPusher
+from vumeter.runtime import seconds
 
 _log: Final = logging.getLogger("vumeter.audio")
 
@@ -78,9 +78,9 @@ class MetricsCollector:
             )
         if not callable(severity_classifier):
             raise TypeError(f"severity_classifier must be callable, got {severity_classifier!r}")
-        positive_seconds("batch_interval", batch_interval)
+        seconds("batch_interval", batch_interval)
         if gpu_poll_interval is not None:
-            positive_seconds("gpu_poll_interval", gpu_poll_interval)
+            seconds("gpu_poll_interval", gpu_poll_interval)
         self._metrics = metrics if metrics is not None else default_metrics()
         self._classify = severity_classifier
         self._series: dict[tuple[str, str], OperationSeries] = {}
@@ -127,20 +127,24 @@ class MetricsCollector:
                 self._pusher.start()
         return self
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float = 10.0) -> bool:
         """Make the final push (or delete) and stop the background threads, waiting at most
-        about ``timeout`` seconds in all. Recording keeps working afterwards. Idempotent."""
-        timeout = positive_seconds("timeout", timeout)
+        about ``timeout`` seconds in all; ``False`` when one of them had not finished by
+        then. Recording keeps working afterwards. Idempotent."""
+        timeout = seconds("timeout", timeout)
         with self._state_lock:
             if self._closed:
-                return
+                return True
             self._closed = True
         deadline = time.monotonic() + timeout
+        finished = True
         # Push before stopping the GPU monitor: the final push still carries GPU readings.
         if self._pusher is not None:
-            self._pusher.close(timeout)
+            finished = self._pusher.close(timeout)
         if self._gpu_monitor is not None:
-            self._gpu_monitor.stop(max(deadline - time.monotonic(), 0.1))
+            remaining = max(deadline - time.monotonic(), 0.1)
+            finished = self._gpu_monitor.close(remaining) and finished
+        return finished
 
     def __enter__(self) -> Self:
         return self.start()

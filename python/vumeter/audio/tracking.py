@@ -9,7 +9,7 @@ plain and ``async`` functions). It is on the hot path of every processed sample,
   increment on the native core;
 * ``__slots__`` everywhere, no per-call closures.
 
-Outcome rules (issue 3): on success the duration is observed and
+Outcome rules: on success the duration is observed and
 ``audio_samples_processed_total{status="success"}`` counted. On an ``Exception`` the sample
 is counted with ``status="error"``, the error is recorded in
 ``audio_processing_errors_total`` and the exception propagates; its duration is NOT
@@ -17,12 +17,13 @@ observed, so fast failures do not drag the latency percentiles down. ``BaseExcep
 that are not errors of the operation (``KeyboardInterrupt``, ``SystemExit``,
 ``asyncio.CancelledError``) are not counted at all.
 
-Tracing (issue 6): when a span source is installed (``vumeter.tracing.setup_tracing()`` or
-``enable_operation_spans()`` call :func:`set_span_source`), each operation runs in a span of
-its own, named after the operation, and :class:`TrackedSample` opens the ``process_audio``
-span of a whole sample that the operations nest under. The metrics are recorded while the
-operation's span is still current, so they carry its trace id as an exemplar. Without a span
-source the only cost is one global lookup per enter and one slot check per exit.
+Tracing: when a span source is installed (``vumeter.tracing.setup_tracing()`` or
+``enable_operation_spans()`` call :func:`vumeter.runtime.set_span_source`), each operation
+runs in a span of its own, named after the operation, and :class:`TrackedSample` opens the
+``process_audio`` span of a whole sample that the operations nest under. The metrics are
+recorded while the operation's span is still current, so they carry its trace id as an
+exemplar. Without a span source the only cost is one module attribute read per enter and one
+slot check per exit.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from types import TracebackType
 from typing import Any, Final, ParamSpec, Protocol, Self, TypeVar, cast
 
 from vumeter.logs.context import SampleBinding, bind_sample, unbind_sample
+from vumeter.runtime import ActiveSpan
+from vumeter.runtime import spans as _spans
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -50,44 +53,6 @@ class _Observe(Protocol):
 
 class _Increment(Protocol):
     def __call__(self) -> object: ...
-
-
-class ActiveSpan(Protocol):
-    """A started span; ``finish`` records the outcome, ends it and restores the context."""
-
-    def finish(self, error: BaseException | None, /) -> None: ...
-
-
-class SpanSource(Protocol):
-    """Opens the spans of tracked operations and samples (``vumeter.tracing`` has the
-    OpenTelemetry implementation). Neither method may raise: tracing must never break
-    the work it observes."""
-
-    def operation(self, operation: str, dataset: str, sample_id: str | None, /) -> ActiveSpan:
-        """Start the span of one operation, as the current span."""
-        ...
-
-    def sample(self, sample_id: str, dataset: str, parent: object | None, /) -> ActiveSpan:
-        """Start the span of a whole sample, as the current span, continuing ``parent`` (a
-        context or carrier from ``vumeter.tracing.propagation``) when given."""
-        ...
-
-
-# Read on every enter; replaced whole by set_span_source, so no lock is needed.
-_span_source: SpanSource | None = None
-
-
-def set_span_source(source: SpanSource | None) -> SpanSource | None:
-    """Install ``source`` for every collector in the process (``None``: no spans); returns
-    the previous one. Operations already running finish with the source they started with."""
-    global _span_source
-    previous, _span_source = _span_source, source
-    return previous
-
-
-def span_source() -> SpanSource | None:
-    """The installed span source, if any."""
-    return _span_source
 
 
 class FailureRecorder(Protocol):
@@ -152,7 +117,7 @@ class TrackedOperation:
             raise RuntimeError(
                 f"{self!r} is already running; call track_operation() once per operation"
             )
-        source = _span_source
+        source = _spans.installed
         if source is not None:
             # Before the clock starts: opening the span is not part of the operation.
             series = self._series
@@ -248,7 +213,7 @@ class TrackedSample:
     def __enter__(self) -> Self:
         if self._binding is not None:
             raise RuntimeError(f"{self!r} is already running; call track_sample() once per use")
-        source = _span_source
+        source = _spans.installed
         if source is not None:
             self._span = source.sample(self.sample_id, self.dataset, self.parent)
         self._binding = bind_sample(self.sample_id, self.dataset)

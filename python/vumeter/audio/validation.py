@@ -48,16 +48,6 @@ def non_negative_int(argument: str, value: object) -> int:
     return number
 
 
-def positive_seconds(argument: str, value: object) -> float:
-    """``value`` as a finite number of seconds > 0."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{argument} must be a number of seconds, got {type(value).__name__}")
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"{argument} must be a finite number of seconds > 0, got {value!r}")
-    return seconds
-
-
 def float_batch(
     argument: str,
     values: object,

@@ -45,7 +45,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "run_demo":
-        from vumeter.demo.runner import run_demo
+        from vumeter.demo.runner import run_demo  # noqa: PLC0415 - needs the server extra
 
         return run_demo
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -92,6 +92,8 @@ class DemoConfig:
     exclusion_threshold: float = 0.3
     #: Capacity of the input queue; 0 gives four slots per worker.
     queue_capacity: int = 0
+    #: Show ``vumeter top`` in the terminal while running, instead of the progress bar.
+    top: bool = False
 
     def __post_init__(self) -> None:
         if not self.host:

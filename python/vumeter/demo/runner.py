@@ -164,8 +164,12 @@ def _run(
             collector.start()
             pool.start()
             _print_banner(out, config, handle, pipeline.measures_pesq, tracing)
-            # JSON mode: standard error carries log lines only, so no progress bar.
-            _wait_for_end(stop, config.duration, stats, progress=config.log_format == "text")
+            if config.top and sys.stdin.isatty() and sys.stdout.isatty():
+                _watch_with_top(stop, config.duration, handle.url)
+            else:
+                # JSON mode: standard error carries log lines only, so no progress bar.
+                progress = config.log_format == "text"
+                _wait_for_end(stop, config.duration, stats, progress=progress)
         finally:
             _shut_down(handle, pool, collector, stop, config.grace_period)
         _print_summary(out, stats, time.monotonic() - started, stop.reason)
@@ -222,6 +226,21 @@ def _wait_for_end(stop: _StopSignals, duration: float, stats: DemoStats, *, prog
                 median_score="-" if median is None else f"{median:.2f}",
                 refresh=False,
             )
+
+
+def _watch_with_top(stop: _StopSignals, duration: float, url: str) -> None:
+    """``--top``: the live view of this demo until the duration ends, a signal, or ``q``."""
+    from vumeter.top.app import run_live  # noqa: PLC0415 - the top extra, for --top only
+    from vumeter.top.options import TopOptions  # noqa: PLC0415 - loaded with run_live
+
+    deadline = time.monotonic() + duration if duration > 0 else None
+
+    def over() -> bool:
+        return stop.requested or (deadline is not None and time.monotonic() >= deadline)
+
+    run_live(TopOptions(urls=(f"{url}/metrics",)), stop=over)
+    if not over():
+        stop.reason = "q was pressed in the view"
 
 
 @contextlib.contextmanager
@@ -289,6 +308,7 @@ def _print_banner(
         )
     lines.append(f"  traces:     {_traces_line(tracing)}")
     lines.append(f"  try:        curl -s {url}/metrics | grep '^audio_quality_score'")
+    lines.append(f"  watch:      vumeter top {url}/metrics (a live view in a terminal)")
     lines.append("  dashboards: dashboards/, alerts: alerts/ (see docs/demo.md)")
     print("\n".join(lines), file=out, flush=True)
 

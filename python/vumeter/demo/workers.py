@@ -34,11 +34,11 @@ import numpy as np
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-import vumeter
 from vumeter.audio import MetricsCollector
 from vumeter.demo.pipeline import AudioPipeline, JobFactory, SampleJob
 from vumeter.demo.scoring import BatchScorer, ScoredBatch
 from vumeter.logs import log_context
+from vumeter.runtime import __version__
 from vumeter.tracing import inject
 
 __all__ = ["ENQUEUE_SPAN_NAME", "TRACER_NAME", "DemoStats", "WorkerPool", "demo_tracer"]
@@ -88,7 +88,7 @@ class DemoStats:
 
 def demo_tracer(provider: trace.TracerProvider | None = None) -> trace.Tracer:
     """The tracer of the demo's own spans, from ``provider`` (default: the global one)."""
-    return trace.get_tracer(TRACER_NAME, vumeter.__version__, tracer_provider=provider)
+    return trace.get_tracer(TRACER_NAME, __version__, tracer_provider=provider)
 
 
 class WorkerPool:

@@ -10,18 +10,15 @@ All values are in base units (bytes, a 0..1 ratio, degrees Celsius, watts) so th
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
 from prometheus_client import CollectorRegistry
 
 from vumeter import Counter, Gauge
+from vumeter.runtime import PerRegistry, registered_together
 
 GPU_LABELS: Final = ("gpu_id",)
-
-_M = TypeVar("_M", Gauge, Counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +46,7 @@ class GPUMetrics:
     @classmethod
     def register(cls, registry: CollectorRegistry) -> GPUMetrics:
         """Create the metrics on ``registry``; on a name clash nothing stays registered."""
-        created: list[Gauge | Counter] = []
-
-        def keep(metric: _M) -> _M:
-            created.append(metric)
-            return metric
-
-        try:
+        with registered_together(registry) as keep:
             return cls(
                 memory_usage=keep(
                     Gauge(
@@ -108,23 +99,11 @@ class GPUMetrics:
                     )
                 ),
             )
-        except BaseException:
-            for metric in reversed(created):
-                registry.unregister(metric)
-            raise
 
 
-_shared: weakref.WeakKeyDictionary[CollectorRegistry, GPUMetrics] = weakref.WeakKeyDictionary()
-_shared_lock = threading.Lock()
+_shared = PerRegistry(GPUMetrics.register)
 
 
 def gpu_metrics_for(registry: CollectorRegistry) -> GPUMetrics:
     """The ``GPUMetrics`` of ``registry``, registering them on first use."""
-    if not isinstance(registry, CollectorRegistry):
-        raise TypeError(f"registry must be a CollectorRegistry, got {type(registry).__name__}")
-    with _shared_lock:
-        metrics = _shared.get(registry)
-        if metrics is None:
-            metrics = GPUMetrics.register(registry)
-            _shared[registry] = metrics
-        return metrics
+    return _shared.get(registry)

@@ -14,7 +14,9 @@ shipping to Loki and OTLP, and rotating files.
   it on its own): non-blocking shipping handlers;
 * :mod:`~vumeter.logs.rotation`: files rotated by size and age, with retention.
 
-Only the standard library is needed, except for :mod:`vumeter.logs.otlp`. See docs/logging.md.
+Like every integration it builds on vumeter's metrics and runtime layers only (the log metric
+and the shipping counters are vumeter counters); :mod:`vumeter.logs.otlp` also needs the
+``tracing`` extra. See docs/logging.md.
 """
 
 from vumeter.logs.context import (

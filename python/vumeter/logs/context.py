@@ -3,7 +3,8 @@
 Five ids travel with every record that vumeter's formatters and shipping handlers write:
 
 * ``trace_id`` and ``span_id``: the current OpenTelemetry span, as W3C hex (32 and 16
-  lowercase hex digits), when one is active and valid. Read from OpenTelemetry's runtime
+  lowercase hex digits), when one is active, valid and sampled
+  (:func:`vumeter.runtime.current_trace_ids`). Read from OpenTelemetry's runtime
   context, so they follow ``with tracer.start_as_current_span(...)``, vumeter's
   ``track_operation`` spans and contexts continued from a queue message or HTTP request.
   Without the ``tracing`` extra installed there are simply none.
@@ -21,9 +22,11 @@ never leak between concurrent tasks.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from typing import Final
+
+from vumeter.runtime.spans import current_trace_ids
 
 __all__ = [
     "CORRELATION_FIELDS",
@@ -116,31 +119,6 @@ def unbind_sample(binding: SampleBinding) -> None:
     """Restore what :func:`bind_sample` replaced (same thread or task, reverse order)."""
     _dataset.reset(binding._dataset)
     _sample_id.reset(binding._sample_id)
-
-
-def _no_trace_ids() -> tuple[str, str] | None:
-    return None
-
-
-def _load_trace_ids() -> Callable[[], tuple[str, str] | None]:
-    """The reader of the current span's ids, or one that finds none without OpenTelemetry."""
-    try:
-        from opentelemetry import trace
-    except ImportError:  # the tracing extra is optional; logs work without it
-        return _no_trace_ids
-    get_current_span = trace.get_current_span
-
-    def read() -> tuple[str, str] | None:
-        span_context = get_current_span().get_span_context()
-        if not span_context.is_valid:
-            return None
-        return f"{span_context.trace_id:032x}", f"{span_context.span_id:016x}"
-
-    return read
-
-
-current_trace_ids: Final = _load_trace_ids()
-"""``(trace_id, span_id)`` of the current OpenTelemetry span as W3C hex, or ``None``."""
 
 
 def current_correlation() -> Correlation:

@@ -136,7 +136,7 @@ class LokiHandler(logging.Handler):
             batch_size=batch_size,
             flush_interval=flush_interval,
             retry=retry,
-        )
+        ).start()
 
     @property
     def shipper(self) -> BackgroundShipper[_Entry]:

@@ -21,6 +21,7 @@ from typing import Final
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from vumeter.counter import Counter
+from vumeter.runtime import positive_int
 
 __all__ = ["LOG_MESSAGES_METRIC", "OTHER_LOGGER", "LogMetricsHandler"]
 
@@ -44,8 +45,7 @@ class LogMetricsHandler(logging.Handler):
         max_loggers: int = 100,
         level: int | str = logging.NOTSET,
     ) -> None:
-        if type(max_loggers) is not int or max_loggers < 1:
-            raise ValueError(f"max_loggers must be an int >= 1, got {max_loggers!r}")
+        positive_int("max_loggers", max_loggers)
         super().__init__(level)
         self._registry = registry
         self._max_loggers = max_loggers

@@ -46,6 +46,7 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from vumeter.logs.formatters import CorrelationFilter, record_correlation
 from vumeter.logs.shipping import BackgroundShipper, RetryPolicy, ShipError, shipping_metrics
+from vumeter.runtime.resource import build_resource
 
 __all__ = ["OTLP_LOGS_PATH", "OTLPLogHandler", "severity_number"]
 
@@ -132,9 +133,10 @@ class OTLPLogHandler(logging.Handler):
     ``endpoint``: a base URL (``http://collector:4318``) or the full logs URL; ``None`` uses
     ``OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT`` (default
     ``http://localhost:4318/v1/logs``). ``resource``: default
-    ``vumeter.tracing.build_resource(service_name, worker_id=worker_id)``. ``exporter``
-    replaces the OTLP exporter (any SDK ``LogRecordExporter``). Queueing, batching and
-    retries: see :class:`~vumeter.logs.shipping.BackgroundShipper`.
+    ``vumeter.runtime.resource.build_resource(service_name, worker_id=worker_id)``, the
+    resource traces use too. ``exporter`` replaces the OTLP exporter (any SDK
+    ``LogRecordExporter``). Queueing, batching and retries: see
+    :class:`~vumeter.logs.shipping.BackgroundShipper`.
     """
 
     def __init__(
@@ -159,8 +161,6 @@ class OTLPLogHandler(logging.Handler):
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
         url = _logs_endpoint(endpoint)
         if resource is None:
-            from vumeter.tracing.resource import build_resource
-
             resource = build_resource(service_name, worker_id=worker_id)
         super().__init__(level)
         self._exporter = exporter or OTLPLogExporter(
@@ -177,7 +177,7 @@ class OTLPLogHandler(logging.Handler):
             batch_size=batch_size,
             flush_interval=flush_interval,
             retry=retry,
-        )
+        ).start()
         self._provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
         self._provider.add_log_record_processor(_QueueingProcessor(self._shipper))
 

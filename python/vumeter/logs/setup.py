@@ -176,7 +176,7 @@ def configure_logging(
         if loki_url is not None:
             handlers.append(LokiHandler(loki_url, service=service, registry=registry))
         if otlp_endpoint is not None:
-            from vumeter.logs.otlp import OTLPLogHandler  # needs the tracing extra
+            from vumeter.logs.otlp import OTLPLogHandler  # noqa: PLC0415 - the tracing extra
 
             endpoint = None if otlp_endpoint == "env" else otlp_endpoint
             handlers.append(

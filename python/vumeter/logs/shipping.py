@@ -6,9 +6,14 @@ call only appends to the queue (a lock and a ``deque.append``); when the queue i
 record is dropped and counted, so a slow or dead back end can never stall the worker. The
 thread takes batches (``batch_size`` records, or whatever arrived within ``flush_interval``
 seconds of the first), hands each to a ``send`` function and retries failures with
-exponential backoff and jitter (:class:`RetryPolicy`), honouring ``Retry-After``. A batch that
-the back end rejects as invalid, or that still fails after the last attempt, is dropped and
-counted. Nothing here ever raises into the code that logs.
+exponential backoff and equal jitter (:class:`RetryPolicy`, on
+:func:`vumeter.runtime.backoff_delay`), honouring ``Retry-After``. A batch that the back end
+rejects as invalid, or that still fails after the last attempt, is dropped and counted.
+Nothing here ever raises into the code that logs.
+
+The shipper is a :class:`~vumeter.runtime.BackgroundWorker` that restarts itself in a forked
+child (multiprocessing's default on Linux, data-loader workers), with an empty queue: the
+child ships its own records, and never the ones the parent still holds.
 
 Self-metrics, one set per registry, labelled by ``handler`` (``loki``, ``otlp``):
 
@@ -19,7 +24,9 @@ Self-metrics, one set per registry, labelled by ``handler`` (``loki``, ``otlp``)
   of time);
 * ``vumeter_log_ship_failures_total{handler}``: failed delivery attempts (each retry counts).
 
-The shipper thread logs its own trouble (rate-limited) to ``vumeter.logs.shipping``. Handlers
+The shipper thread logs its own trouble to ``vumeter.logs.shipping``: one warning when
+delivery starts failing and one line when it recovers (:class:`~vumeter.runtime.Outage`),
+drops at most once a minute. Handlers
 ignore records logged by their own shipper thread (:meth:`BackgroundShipper.is_own_thread`), so
 a failing back end cannot feed on its own error messages.
 """
@@ -27,19 +34,24 @@ a failing back end cannot feed on its own error messages.
 from __future__ import annotations
 
 import logging
-import os
-import random
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Generic, TypeVar
+from typing import ClassVar, Final, Generic, TypeVar
 
 from prometheus_client.registry import CollectorRegistry
 
 from vumeter.counter import Counter
+from vumeter.runtime import (
+    BackgroundWorker,
+    Outage,
+    PerRegistry,
+    backoff_delay,
+    positive_int,
+    registered_together,
+)
 
 __all__ = [
     "DROP_REASONS",
@@ -54,14 +66,8 @@ _log: Final = logging.getLogger("vumeter.logs.shipping")
 _T = TypeVar("_T")
 
 DROP_REASONS: Final = ("queue_full", "rejected", "retries_exhausted", "closed", "shutdown")
-# Drop and failure summaries are logged at most this often (seconds).
+# Drop summaries are logged at most this often (seconds).
 _REPORT_INTERVAL_S: Final = 60.0
-
-
-def _call_if_alive(method: weakref.WeakMethod[Callable[[], None]]) -> None:
-    bound = method()
-    if bound is not None:
-        bound()
 
 
 class ShipError(Exception):
@@ -79,7 +85,8 @@ class RetryPolicy:
     """How often and how patiently a batch is retried.
 
     Attempt ``n`` (from 1) waits ``initial_backoff * multiplier**(n-1)`` seconds, at most
-    ``max_backoff``, scaled by a random factor in ``[1 - jitter, 1 + jitter]`` so that many
+    ``max_backoff``, of which the fraction ``jitter`` is random (the default 0.5 is equal
+    jitter: the wait lies between half the nominal delay and all of it), so that many
     workers do not retry in lock step; a ``Retry-After`` from the back end replaces the wait
     (still capped by ``max_backoff``).
     """
@@ -88,11 +95,10 @@ class RetryPolicy:
     initial_backoff: float = 0.5
     max_backoff: float = 30.0
     multiplier: float = 2.0
-    jitter: float = 0.2
+    jitter: float = 0.5
 
     def __post_init__(self) -> None:
-        if type(self.max_attempts) is not int or self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be an int >= 1, got {self.max_attempts!r}")
+        positive_int("max_attempts", self.max_attempts)
         if not 0 <= self.initial_backoff <= self.max_backoff:
             raise ValueError(
                 "expected 0 <= initial_backoff <= max_backoff, got "
@@ -100,45 +106,54 @@ class RetryPolicy:
             )
         if not self.multiplier >= 1:
             raise ValueError(f"multiplier must be >= 1, got {self.multiplier!r}")
-        if not 0 <= self.jitter < 1:
-            raise ValueError(f"jitter must be within [0, 1), got {self.jitter!r}")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError(f"jitter must be within [0, 1], got {self.jitter!r}")
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         if retry_after is not None and retry_after >= 0:
             return min(retry_after, self.max_backoff)
-        base = min(self.initial_backoff * self.multiplier ** (attempt - 1), self.max_backoff)
-        return base * random.uniform(1 - self.jitter, 1 + self.jitter)
+        return backoff_delay(
+            attempt,
+            initial=self.initial_backoff,
+            maximum=self.max_backoff,
+            multiplier=self.multiplier,
+            jitter=self.jitter,
+        )
 
 
 class ShippingMetrics:
     """The shipping self-metrics of one registry (see the module docstring)."""
 
     def __init__(self, registry: CollectorRegistry | None) -> None:
-        self.shipped = Counter(
-            "vumeter_log_records_shipped",
-            "Log records accepted by a remote log back end.",
-            ("handler",),
-            registry=registry,
-        )
-        self.dropped = Counter(
-            "vumeter_log_records_dropped",
-            "Log records given up on without delivery, by reason.",
-            ("handler", "reason"),
-            registry=registry,
-        )
-        self.failures = Counter(
-            "vumeter_log_ship_failures",
-            "Failed attempts to deliver a batch of log records (each retry counts).",
-            ("handler",),
-            registry=registry,
-        )
+        with registered_together(registry) as keep:
+            self.shipped = keep(
+                Counter(
+                    "vumeter_log_records_shipped",
+                    "Log records accepted by a remote log back end.",
+                    ("handler",),
+                    registry=registry,
+                )
+            )
+            self.dropped = keep(
+                Counter(
+                    "vumeter_log_records_dropped",
+                    "Log records given up on without delivery, by reason.",
+                    ("handler", "reason"),
+                    registry=registry,
+                )
+            )
+            self.failures = keep(
+                Counter(
+                    "vumeter_log_ship_failures",
+                    "Failed attempts to deliver a batch of log records (each retry counts).",
+                    ("handler",),
+                    registry=registry,
+                )
+            )
 
 
-_metrics_by_registry: weakref.WeakKeyDictionary[CollectorRegistry, ShippingMetrics] = (
-    weakref.WeakKeyDictionary()
-)
-_metrics_lock = threading.Lock()
+_metrics_by_registry = PerRegistry(ShippingMetrics)
 
 
 def shipping_metrics(registry: CollectorRegistry | None) -> ShippingMetrics:
@@ -146,20 +161,19 @@ def shipping_metrics(registry: CollectorRegistry | None) -> ShippingMetrics:
     private, unregistered set."""
     if registry is None:
         return ShippingMetrics(None)
-    with _metrics_lock:
-        metrics = _metrics_by_registry.get(registry)
-        if metrics is None:
-            metrics = ShippingMetrics(registry)
-            _metrics_by_registry[registry] = metrics
-        return metrics
+    return _metrics_by_registry.get(registry)
 
 
-class BackgroundShipper(Generic[_T]):
+class BackgroundShipper(BackgroundWorker, Generic[_T]):
     """A bounded queue of records and the thread that delivers them with ``send``.
 
     ``send(batch)`` returns on success and raises :class:`ShipError` (or any exception,
-    treated as retryable) on failure; it runs only in the shipper thread.
+    treated as retryable) on failure; it runs only in the shipper thread. Records offered
+    before :meth:`start` wait in the queue; :meth:`close` delivers them either way.
     """
+
+    close_timeout: ClassVar[float] = 5.0
+    restart_in_child: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -172,12 +186,11 @@ class BackgroundShipper(Generic[_T]):
         flush_interval: float = 1.0,
         retry: RetryPolicy | None = None,
     ) -> None:
-        if type(max_queue) is not int or max_queue < 1:
-            raise ValueError(f"max_queue must be an int >= 1, got {max_queue!r}")
-        if type(batch_size) is not int or not 1 <= batch_size <= max_queue:
-            raise ValueError(f"batch_size must be an int within 1..max_queue, got {batch_size!r}")
+        positive_int("max_queue", max_queue)
+        positive_int("batch_size", batch_size, maximum=max_queue)
         if not flush_interval > 0:
             raise ValueError(f"flush_interval must be > 0 seconds, got {flush_interval!r}")
+        super().__init__(name=f"vumeter-log-shipper-{handler}", logger=_log)
         self._handler = handler
         self._send = send
         self._max_queue = max_queue
@@ -185,47 +198,28 @@ class BackgroundShipper(Generic[_T]):
         self._flush_interval = flush_interval
         self._retry = retry if retry is not None else RetryPolicy()
         self._shipped = metrics.shipped.labels(handler)
-        self._failures = metrics.failures.labels(handler)
+        failures = metrics.failures.labels(handler)
+        self._outage = Outage(_log, failures.inc)
         self._dropped = {reason: metrics.dropped.labels(handler, reason) for reason in DROP_REASONS}
+        self._unreported_drops = 0
+        self._last_drop_report = 0.0
+        self._after_fork()
+
+    def _after_fork(self) -> None:
+        # Also the initial state. In a forked child the parent delivers what it had queued;
+        # the child must not send it a second time.
         self._items: deque[_T] = deque()
         self._cond = threading.Condition(threading.Lock())
         self._in_flight = 0
         self._flush_waiters = 0
-        self._closing = False
         self._abort = threading.Event()
-        self._failing_since: float | None = None
-        self._unreported_drops = 0
-        self._last_drop_report = 0.0
-        self._thread = self._start_thread()
-        if hasattr(os, "register_at_fork"):
-            # A forked child (multiprocessing's default on Linux, data-loader workers) has
-            # the queue but not the thread: give it a thread and an empty queue of its own.
-            after_fork = weakref.WeakMethod(self._after_fork_in_child)
-            os.register_at_fork(after_in_child=lambda: _call_if_alive(after_fork))
-
-    def _start_thread(self) -> threading.Thread:
-        thread = threading.Thread(
-            target=self._run, name=f"vumeter-log-shipper-{self._handler}", daemon=True
-        )
-        thread.start()
-        return thread
-
-    def _after_fork_in_child(self) -> None:
-        # The parent delivers what it had queued; the child must not send it a second time.
-        self._cond = threading.Condition(threading.Lock())
-        self._items = deque()
-        self._in_flight = 0
-        self._flush_waiters = 0
-        self._abort = threading.Event()
-        if not self._closing:
-            self._thread = self._start_thread()
 
     # -- the logging side (any thread, never blocks) ---------------------------------------
 
     def offer(self, item: _T) -> bool:
         """Queue ``item`` for delivery; ``False`` (and a counted drop) if it cannot be."""
         with self._cond:
-            if self._closing:
+            if self._stopping.is_set():
                 reason = "closed"
             elif len(self._items) >= self._max_queue:
                 reason = "queue_full"
@@ -240,7 +234,8 @@ class BackgroundShipper(Generic[_T]):
 
     def is_own_thread(self) -> bool:
         """Whether the caller is this shipper's thread (its records must not come back)."""
-        return threading.get_ident() == self._thread.ident
+        thread = self._thread
+        return thread is not None and thread.ident == threading.get_ident()
 
     @property
     def queued(self) -> int:
@@ -256,35 +251,40 @@ class BackgroundShipper(Generic[_T]):
             try:
                 while self._items or self._in_flight:
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not self._thread.is_alive():
+                    thread = self._thread
+                    if remaining <= 0 or thread is None or not thread.is_alive():
                         return False
                     self._cond.wait(remaining)
                 return True
             finally:
                 self._flush_waiters -= 1
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float | None = None) -> bool:
         """Stop accepting records, deliver what is queued within ``timeout`` seconds, then
-        drop (and count, as ``shutdown``) whatever is left. Idempotent."""
+        drop (and count, as ``shutdown``) whatever is left; ``True`` when everything was
+        delivered or given up on in time. Idempotent."""
+        if super().close(timeout):
+            return True
+        # Out of time: stop retrying, and count what never left the queue. A batch in a
+        # request right now is counted by the thread when the request ends.
+        self._abort.set()
         with self._cond:
-            self._closing = True
+            left = len(self._items)
+            self._items.clear()
             self._cond.notify_all()
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            # Out of time: stop retrying, and count what never left the queue. A batch in a
-            # request right now is counted by the thread when the request ends.
-            self._abort.set()
-            with self._cond:
-                left = len(self._items)
-                self._items.clear()
-                self._cond.notify_all()
-            if left:
-                self._dropped["shutdown"].inc(left)
-                _log.warning(
-                    "%s log shipper closed with %d records undelivered", self._handler, left
-                )
+        if left:
+            self._dropped["shutdown"].inc(left)
+            _log.warning("%s log shipper closed with %d records undelivered", self._handler, left)
+        return False
 
     # -- the shipper thread ----------------------------------------------------------------
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def _stuck_reason(self) -> str:
+        return f": the {self._handler} back end has not taken the last batch"
 
     def _run(self) -> None:
         while True:
@@ -306,19 +306,16 @@ class BackgroundShipper(Generic[_T]):
     def _next_batch(self) -> list[_T] | None:
         """The next batch to send; empty after a long idle wait (time to report drops);
         ``None`` when closing with nothing left."""
+        closing = self._stopping.is_set
         with self._cond:
             if not self._items:
-                if self._closing:
+                if closing():
                     return None
                 self._cond.wait(_REPORT_INTERVAL_S)
                 if not self._items:
-                    return None if self._closing else []
+                    return None if closing() else []
             deadline = time.monotonic() + self._flush_interval
-            while (
-                len(self._items) < self._batch_size
-                and not self._closing
-                and not self._flush_waiters
-            ):
+            while len(self._items) < self._batch_size and not closing() and not self._flush_waiters:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -343,20 +340,9 @@ class BackgroundShipper(Generic[_T]):
                 retryable, retry_after, problem = True, None, f"{type(error).__name__}: {error}"
             else:
                 self._shipped.inc(len(batch))
-                if self._failing_since is not None:
-                    _log.info(
-                        "%s log shipping recovered after %.0f s of failures",
-                        self._handler,
-                        time.monotonic() - self._failing_since,
-                    )
-                    self._failing_since = None
+                self._outage.succeeded(f"{self._handler} log shipping")
                 return
-            self._failures.inc()
-            if self._failing_since is None:
-                self._failing_since = time.monotonic()
-                _log.warning("%s log shipping failed: %s (will retry)", self._handler, problem)
-            else:
-                _log.debug("%s log shipping failed again: %s", self._handler, problem)
+            self._outage.failed("%s log shipping failed: %s (will retry)", self._handler, problem)
             if not retryable:
                 self._drop(len(batch), "rejected")
                 return

@@ -4,9 +4,9 @@ For batch jobs that may end between two scrapes. Long-running workers should be 
 instead; docs/instrumentation.md explains when to use which.
 """
 
-from vumeter.push.backoff import Backoff
 from vumeter.push.metrics import PushMetrics, push_metrics_for
 from vumeter.push.pusher import MetricsPusher, PushHandler, normalize_gateway_url
+from vumeter.runtime import Backoff  # the backoff every vumeter worker uses
 
 __all__ = [
     "Backoff",

@@ -8,13 +8,12 @@ timestamp of 0 that would look like "never pushed".
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
 from vumeter import Counter, Gauge
+from vumeter.runtime import PerRegistry, registered_together
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,35 +24,29 @@ class PushMetrics:
     @classmethod
     def register(cls, registry: CollectorRegistry) -> PushMetrics:
         """Create the metrics on ``registry``; on a name clash nothing stays registered."""
-        failures = Counter(
-            "vumeter_push_failures_total",
-            "Pushgateway requests (push or delete) that failed: connection error, timeout "
-            "or HTTP error.",
-            registry=registry,
-        )
-        try:
-            last_success = Gauge(
-                "vumeter_last_push_success_timestamp_seconds",
-                "Unix time of the last successful push to the Pushgateway.",
-                registry=registry,
+        with registered_together(registry) as keep:
+            return cls(
+                failures=keep(
+                    Counter(
+                        "vumeter_push_failures_total",
+                        "Pushgateway requests (push or delete) that failed: connection "
+                        "error, timeout or HTTP error.",
+                        registry=registry,
+                    )
+                ),
+                last_success=keep(
+                    Gauge(
+                        "vumeter_last_push_success_timestamp_seconds",
+                        "Unix time of the last successful push to the Pushgateway.",
+                        registry=registry,
+                    )
+                ),
             )
-        except BaseException:
-            registry.unregister(failures)
-            raise
-        return cls(failures, last_success)
 
 
-_shared: weakref.WeakKeyDictionary[CollectorRegistry, PushMetrics] = weakref.WeakKeyDictionary()
-_shared_lock = threading.Lock()
+_shared = PerRegistry(PushMetrics.register)
 
 
 def push_metrics_for(registry: CollectorRegistry) -> PushMetrics:
     """The ``PushMetrics`` of ``registry``, registering them on first use."""
-    if not isinstance(registry, CollectorRegistry):
-        raise TypeError(f"registry must be a CollectorRegistry, got {type(registry).__name__}")
-    with _shared_lock:
-        metrics = _shared.get(registry)
-        if metrics is None:
-            metrics = PushMetrics.register(registry)
-            _shared[registry] = metrics
-        return metrics
+    return _shared.get(registry)

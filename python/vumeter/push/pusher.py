@@ -6,18 +6,20 @@ be scraped instead (see docs/instrumentation.md). The pusher
 * PUTs the whole registry every ``interval`` seconds under the grouping key
   ``{job, instance, ...}`` (a PUT replaces the group, so series that the process no longer
   has disappear from the gateway too);
-* retries failures with exponential backoff and jitter (never slower than ``interval``),
-  counts them in ``vumeter_push_failures_total``, logs one warning per outage (details at
-  debug level) and one info line when pushes work again;
+* retries failures with exponential backoff and equal jitter (never slower than
+  ``interval``), counts them in ``vumeter_push_failures_total``, logs one warning per outage
+  (details at debug level) and one info line when pushes work again
+  (:class:`~vumeter.runtime.Outage`);
 * makes a final push on ``close()``, or deletes the group instead when
   ``delete_on_close`` is set, within a bounded time;
-* never runs on the caller's thread except in the explicit ``push_now()``/``delete_now()``.
+* never runs on the caller's thread except in the explicit ``push_now()``/``delete_now()``;
+* is a :class:`~vumeter.runtime.BackgroundWorker`: in a forked child it is stopped, so the
+  child does not push its copy of the registry under the parent's grouping key.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import random
 import re
 import socket
@@ -25,14 +27,13 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, ClassVar, Final
 
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import default_handler, delete_from_gateway, push_to_gateway
 
-from vumeter.push.backoff import Backoff
 from vumeter.push.metrics import PushMetrics, push_metrics_for
+from vumeter.runtime import BackgroundWorker, Backoff, Outage, seconds
 
 _log: Final = logging.getLogger("vumeter.push")
 _LABEL_NAME: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -44,15 +45,6 @@ DEFAULT_PUSH_INTERVAL: Final = 60.0
 DEFAULT_REQUEST_TIMEOUT: Final = 5.0
 # First retry after a failure; later ones double up to the push interval.
 _FIRST_RETRY: Final = 1.0
-
-
-def _seconds(argument: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{argument} must be a number of seconds, got {type(value).__name__}")
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"{argument} must be a finite number of seconds > 0, got {value!r}")
-    return seconds
 
 
 def normalize_gateway_url(url: object) -> str:
@@ -103,12 +95,14 @@ def default_instance() -> str:
     return socket.gethostname() or "unknown"
 
 
-class MetricsPusher:
+class MetricsPusher(BackgroundWorker):
     """Push ``registry`` to the Pushgateway at ``gateway_url`` every ``interval`` seconds.
 
     ``start()`` launches the thread; ``close()`` stops it and makes the final push (or the
     delete). Also a context manager. ``timeout`` bounds each HTTP request.
     """
+
+    thread_name: ClassVar[str] = "vumeter-pusher"
 
     def __init__(
         self,
@@ -133,22 +127,18 @@ class MetricsPusher:
             default_instance() if instance is None else _label_value("instance", instance),
             grouping_key,
         )
-        self._interval = _seconds("interval", interval)
-        self._timeout = _seconds("timeout", timeout)
+        self._interval = seconds("interval", interval)
+        self._timeout = seconds("timeout", timeout)
         if not callable(handler):
             raise TypeError(f"handler must be callable, got {handler!r}")
+        super().__init__(logger=logger if logger is not None else _log)
         self._registry = registry
         self._delete_on_close = bool(delete_on_close)
         self._handler = handler
-        self._log = logger if logger is not None else _log
         self._backoff = Backoff(min(_FIRST_RETRY, self._interval), self._interval, rng)
         self._metrics = push_metrics_for(registry)
-        self._failure_streak = 0
+        self._outage = Outage(self._log, self._metrics.failures.inc)
         self._push_lock = threading.Lock()  # one request at a time, in order
-        self._state_lock = threading.Lock()
-        self._stop_event = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._closed = False
 
     @property
     def url(self) -> str:
@@ -170,20 +160,6 @@ class MetricsPusher:
     def metrics(self) -> PushMetrics:
         return self._metrics
 
-    @property
-    def running(self) -> bool:
-        thread = self._thread
-        return thread is not None and thread.is_alive() and not self._stop_event.is_set()
-
-    def start(self) -> Self:
-        """Start pushing every ``interval`` seconds (first push after one interval)."""
-        with self._state_lock:
-            if self._closed:
-                raise RuntimeError("this MetricsPusher is closed; create a new one to push again")
-            if self._thread is None:
-                self._thread = self._spawn(self._run)
-        return self
-
     def push_now(self) -> bool:
         """Push the registry now, on the calling thread; True on success. Never raises."""
         return self._request("push", self._push)
@@ -192,54 +168,22 @@ class MetricsPusher:
         """Delete this pusher's group from the gateway now; True on success. Never raises."""
         return self._request("delete", self._delete)
 
-    def close(self, timeout: float = 10.0) -> bool:
-        """Stop the thread, then push a last time (or delete the group when
-        ``delete_on_close``). Waits at most ``timeout`` seconds; returns False when that was
-        not enough (the request then finishes, or times out, in a daemon thread)."""
-        timeout = _seconds("timeout", timeout)
-        with self._state_lock:
-            if self._closed:
-                return True
-            self._closed = True
-            self._stop_event.set()
-            thread = self._thread
-            if thread is None:
-                thread = self._thread = self._spawn(self._finish)
-        thread.join(timeout)
-        if thread.is_alive():
-            self._log.warning(
-                "final push to %s did not finish within %.1f s; not waiting for it",
-                self._url,
-                timeout,
-            )
-            return False
-        return True
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _spawn(self, target: Callable[[], None]) -> threading.Thread:
-        thread = threading.Thread(target=target, name="vumeter-pusher", daemon=True)
-        thread.start()
-        return thread
-
     def _run(self) -> None:
         delay = self._interval
-        while not self._stop_event.wait(delay):
+        while not self._stopping.wait(delay):
             if self.push_now():
                 self._backoff.reset()
                 delay = self._interval
             else:
                 delay = self._backoff.next_delay()
         self._finish()
+
+    def _stuck_reason(self) -> str:
+        action = "delete" if self._delete_on_close else "push"
+        return f": the final {action} to {self._url} is still running"
+
+    def _after_fork(self) -> None:
+        self._push_lock = threading.Lock()
 
     def _finish(self) -> None:
         # Pushing right before deleting would be undone by the delete: do one or the other.
@@ -273,36 +217,15 @@ class MetricsPusher:
             try:
                 perform()
             except Exception as error:
-                self._record_failure(action, error)
-                return False
-            if self._failure_streak:
-                self._log.info(
-                    "%s to %s succeeded again after %d failed attempt(s)",
+                self._outage.failed(
+                    "%s to Pushgateway %s (job=%s, %s) failed: %s: %s; retrying with backoff",
                     action,
                     self._url,
-                    self._failure_streak,
+                    self._job,
+                    self._grouping_key,
+                    type(error).__name__,
+                    error,
                 )
-                self._failure_streak = 0
+                return False
+            self._outage.succeeded(f"{action} to {self._url}")
             return True
-
-    def _record_failure(self, action: str, error: Exception) -> None:
-        self._metrics.failures.inc()
-        if self._failure_streak == 0:
-            self._log.warning(
-                "%s to Pushgateway %s (job=%s, %s) failed: %s: %s; retrying with backoff",
-                action,
-                self._url,
-                self._job,
-                self._grouping_key,
-                type(error).__name__,
-                error,
-            )
-        else:
-            self._log.debug(
-                "%s to %s failed again (%d in a row): %s",
-                action,
-                self._url,
-                self._failure_streak + 1,
-                error,
-            )
-        self._failure_streak += 1

@@ -84,7 +84,7 @@ def stoi_score(
     if not clean.any():
         raise ValueError("reference is silent (all zeros); STOI is undefined")
     try:
-        from pystoi import stoi
+        from pystoi import stoi  # noqa: PLC0415 - the audio extra, loaded on first use
     except ImportError:  # pragma: no cover - pystoi is in the audio extra
         raise MeasureUnavailableError(
             "STOI needs pystoi: pip install 'vumeter[audio]' (or pip install pystoi)"

@@ -5,8 +5,8 @@
                database outage marks pods unready instead of restarting all of them.
 ``/readyz``    Readiness: started, not shutting down, every registered check passing.
 ``/startupz``  Startup: :meth:`HealthChecks.mark_started` was called (slow model loading done).
-``/health``    The specification's name for liveness (same answer as ``/livez``).
-``/ready``     The specification's name for readiness (same answer as ``/readyz``).
+``/health``    Liveness under its older, common name (same answer as ``/livez``).
+``/ready``     Readiness under its older, common name (same answer as ``/readyz``).
 ``/metrics``   The registry through vumeter's native renderer, negotiated by ``Accept`` and
                ``Accept-Encoding``.
 ``/``          This list, as JSON.
@@ -22,7 +22,6 @@ a JSON 405 with ``Allow``. Use :func:`create_app` to mount this in an existing a
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +32,7 @@ from aiohttp import web
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from vumeter import REGISTRY
+from vumeter.runtime import __version__, positive_int, server_middlewares
 from vumeter.server.health import HealthChecks, HealthReport, iso_timestamp
 from vumeter.server.negotiation import encode_metrics
 
@@ -47,8 +47,8 @@ ENDPOINTS: dict[str, str] = {
     "/livez": "liveness: the process and its event loop answer",
     "/readyz": "readiness: started, not shutting down, every check passing",
     "/startupz": "startup: initialisation (model loading) finished",
-    "/health": "liveness, under the specification's name",
-    "/ready": "readiness, under the specification's name",
+    "/health": "liveness, under its older name (as /livez)",
+    "/ready": "readiness, under its older name (as /readyz)",
 }
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -66,19 +66,6 @@ class _AppState:
 #: The app's :class:`HealthChecks`, for handlers and for code that only holds the app.
 CHECKS_KEY = web.AppKey("vumeter_checks", HealthChecks)
 _STATE_KEY = web.AppKey("vumeter_state", _AppState)
-
-
-def default_version() -> str:
-    """``vumeter.__version__`` when the package defines it, else the installed distribution's."""
-    import vumeter
-
-    version = getattr(vumeter, "__version__", None)
-    if isinstance(version, str):
-        return version
-    try:
-        return importlib.metadata.version("vumeter")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def create_app(
@@ -103,14 +90,16 @@ def create_app(
         checks.mark_started()
     elif not isinstance(checks, HealthChecks):
         raise TypeError(f"checks must be a vumeter HealthChecks, got {type(checks).__name__}")
-    if type(render_threads) is not int or render_threads < 1:
-        raise ValueError(f"render_threads must be an int >= 1, got {render_threads!r}")
+    positive_int("render_threads", render_threads)
 
-    app = web.Application(
-        middlewares=[*_tracing_middlewares(), _json_errors, _close_connections_when_draining]
-    )
+    # Traced, once tracing is set up, by OpenTelemetry's aiohttp instrumentation, which puts
+    # its middleware first (vumeter.tracing.aiohttp): this server knows nothing of tracing.
+    # Middlewares registered through the runtime go in front of everything, that one included.
+    app = web.Application(middlewares=[_json_errors, _close_connections_when_draining])
+    for middleware in reversed(server_middlewares()):
+        app.middlewares.insert(0, middleware)
     app[CHECKS_KEY] = checks
-    app[_STATE_KEY] = _AppState(registry, version or default_version(), render_threads)
+    app[_STATE_KEY] = _AppState(registry, version or __version__, render_threads)
     app.on_startup.append(_start_executor)
     app.on_cleanup.append(_stop_executor)
     app.router.add_get("/", _index)
@@ -121,16 +110,6 @@ def create_app(
         app.router.add_get(path, _readiness)
     app.router.add_get("/startupz", _startup)
     return app
-
-
-def _tracing_middlewares() -> list[Any]:
-    """The trace-continuing middleware, first so it sees the final status; none when the
-    tracing extra (OpenTelemetry) is not installed."""
-    try:
-        from vumeter.tracing.aiohttp import tracing_middleware
-    except ImportError:
-        return []
-    return [tracing_middleware]
 
 
 async def _start_executor(app: web.Application) -> None:

@@ -179,7 +179,7 @@ def gpu_check(min_devices: int = 1) -> Callable[[], CheckOutcome]:
 
     def check_gpu() -> CheckOutcome:
         try:
-            import pynvml
+            import pynvml  # noqa: PLC0415 - the gpu extra is optional
         except ImportError:
             return CheckOutcome(False, "nvidia-ml-py is not installed (pip install vumeter[gpu])")
         try:

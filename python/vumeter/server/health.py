@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from vumeter.runtime import seconds
+
 __all__ = ["CheckFunction", "CheckOutcome", "CheckResult", "HealthChecks", "HealthReport"]
 
 logger = logging.getLogger("vumeter.server")
@@ -109,16 +111,6 @@ class _Entry:
     previous_ok: bool | None = None
 
 
-def _validate_seconds(what: str, value: float, *, allow_zero: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{what} must be a number of seconds, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{what} must be a finite number of seconds {bound}, got {value!r}")
-    return value
-
-
 def _is_async_callable(function: CheckFunction) -> bool:
     return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
         getattr(function, "__call__", None)  # noqa: B004 - callable objects with async __call__
@@ -133,10 +125,8 @@ class HealthChecks:
     """
 
     def __init__(self, default_timeout: float = 2.0, default_ttl: float = 5.0) -> None:
-        self.default_timeout = _validate_seconds(
-            "default_timeout", default_timeout, allow_zero=False
-        )
-        self.default_ttl = _validate_seconds("default_ttl", default_ttl, allow_zero=True)
+        self.default_timeout = seconds("default_timeout", default_timeout, allow_zero=False)
+        self.default_ttl = seconds("default_ttl", default_ttl, allow_zero=True)
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._started = threading.Event()
@@ -163,8 +153,8 @@ class HealthChecks:
             is_async=_is_async_callable(check),
             timeout=self.default_timeout
             if timeout is None
-            else _validate_seconds("timeout", timeout, allow_zero=False),
-            ttl=self.default_ttl if ttl is None else _validate_seconds("ttl", ttl, allow_zero=True),
+            else seconds("timeout", timeout, allow_zero=False),
+            ttl=self.default_ttl if ttl is None else seconds("ttl", ttl, allow_zero=True),
         )
         with self._lock:
             if name in self._entries:

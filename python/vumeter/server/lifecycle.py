@@ -26,6 +26,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client.registry import Collector
 
 from vumeter import REGISTRY
+from vumeter.runtime import seconds
 from vumeter.server.app import CHECKS_KEY, create_app
 from vumeter.server.health import HealthChecks
 
@@ -58,12 +59,6 @@ class _ClientErrorLogger(logging.LoggerAdapter[logging.Logger]):
             super().exception(msg, *args, **kwargs)
 
 
-def _seconds(what: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError(f"{what} must be a number of seconds >= 0, got {value!r}")
-    return float(value)
-
-
 class MetricsServer:
     """The metrics and health server on ``host:port`` in the running event loop.
 
@@ -86,8 +81,8 @@ class MetricsServer:
             raise ValueError(f"port must be an int between 0 and 65535, got {port!r}")
         self.host = host
         self._requested_port = port
-        self.grace_period = _seconds("grace_period", grace_period)
-        self.shutdown_timeout = _seconds("shutdown_timeout", shutdown_timeout)
+        self.grace_period = seconds("grace_period", grace_period, allow_zero=True)
+        self.shutdown_timeout = seconds("shutdown_timeout", shutdown_timeout, allow_zero=True)
         self.app = create_app(registry, checks, version=version)
         # access_log=None switches aiohttp's per-request logging off: probes every few seconds
         # and scrapes every 15 s would otherwise drown the worker's own log lines.

@@ -3,6 +3,9 @@
 The thread owns its own event loop, so the worker's code never has to know about asyncio.
 Everything :class:`ServerHandle` offers is safe to call from any thread. The thread is a daemon:
 a worker that exits without calling :meth:`ServerHandle.stop` is not kept alive by it.
+:class:`ServerHandle` is a :class:`~vumeter.runtime.BackgroundWorker`; in a forked child its
+copy is closed (the parent's server stays the parent's): a child that should serve calls
+:func:`serve` itself, on a port of its own.
 
 With ``install_signal_handlers=True`` (main thread only), SIGTERM and SIGINT start the drain
 described in :mod:`vumeter.server.lifecycle` while the worker keeps running; once the server has
@@ -18,11 +21,12 @@ import logging
 import signal
 import threading
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from prometheus_client.registry import Collector
 
 from vumeter import REGISTRY
+from vumeter.runtime import BackgroundWorker
 from vumeter.server.health import HealthChecks
 from vumeter.server.lifecycle import MetricsServer
 
@@ -33,17 +37,16 @@ logger = logging.getLogger("vumeter.server")
 _HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-class ServerHandle:
+class ServerHandle(BackgroundWorker):
     """Controls a server started by :func:`serve`."""
 
+    thread_name: ClassVar[str] = "vumeter-server"
+
     def __init__(self, server: MetricsServer) -> None:
+        super().__init__(logger=logger)
         self._server = server
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._error: BaseException | None = None
-        self._listening = threading.Event()
-        self._stopped = threading.Event()
         self._signals: _SignalExit | None = None
-        self._thread = threading.Thread(target=self._run, name="vumeter-server", daemon=True)
+        self._new_thread_state()
 
     # -- information --------------------------------------------------------------------------
 
@@ -69,6 +72,19 @@ class ServerHandle:
 
     # -- control ------------------------------------------------------------------------------
 
+    def start(self, startup_timeout: float = 10.0) -> Self:
+        """Start serving in the background thread; returns once the server listens.
+
+        Raises ``TimeoutError`` if it does not listen within ``startup_timeout`` seconds, and
+        the server's own error (``OSError`` for an address in use) if it cannot start.
+        """
+        super().start()
+        if not self._listening.wait(startup_timeout):
+            raise TimeoutError(f"the vumeter server did not start within {startup_timeout:g} s")
+        if self._error is not None:
+            raise self._error
+        return self
+
     def begin_shutdown(self) -> None:
         """Readiness fails from this call on; the server stops after its grace period.
 
@@ -77,27 +93,27 @@ class ServerHandle:
         self.checks.mark_shutting_down()
         self._call_in_loop(self._server.begin_shutdown)
 
-    def stop(self, timeout: float | None = None) -> None:
-        """Fail readiness, stop listening now, let in-flight requests finish, join the thread.
-
-        Bounded: raises ``TimeoutError`` if the thread has not ended after ``timeout`` seconds
-        (default: the server's ``shutdown_timeout`` plus 5 s).
-        """
+    def close(self, timeout: float | None = None) -> bool:
+        """Fail readiness, stop listening now, let in-flight requests finish and join the
+        thread, waiting at most ``timeout`` seconds (default: the server's
+        ``shutdown_timeout`` plus 5 s); ``False`` if the thread had not ended by then."""
         self.checks.mark_shutting_down()
-        self._call_in_loop(self._server.stop_soon)
         limit = self._server.shutdown_timeout + 5.0 if timeout is None else timeout
-        self._thread.join(limit)
-        if self._thread.is_alive():
-            raise TimeoutError(f"the vumeter server thread did not stop within {limit:g} s")
+        finished = super().close(limit)
         if self._signals is not None and threading.current_thread() is threading.main_thread():
             self._signals.restore()
+        return finished
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Like :meth:`close`, but raises ``TimeoutError`` if the thread has not ended after
+        ``timeout`` seconds (default: the server's ``shutdown_timeout`` plus 5 s)."""
+        limit = self._server.shutdown_timeout + 5.0 if timeout is None else timeout
+        if not self.close(limit):
+            raise TimeoutError(f"the vumeter server thread did not stop within {limit:g} s")
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server has stopped; ``False`` if ``timeout`` passed first."""
         return self._stopped.wait(timeout)
-
-    def __enter__(self) -> ServerHandle:
-        return self
 
     def __exit__(
         self,
@@ -116,14 +132,26 @@ class ServerHandle:
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(callback)
 
-    def _start(self, startup_timeout: float) -> None:
-        self._thread.start()
-        if not self._listening.wait(startup_timeout):
-            raise TimeoutError(f"the vumeter server did not start within {startup_timeout:g} s")
-        if self._error is not None:
-            raise self._error
+    def _wake(self) -> None:
+        self._call_in_loop(self._server.stop_soon)
+
+    def _new_thread_state(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._error: BaseException | None = None
+        self._listening = threading.Event()
+        self._stopped = threading.Event()
+        self._stopped.set()  # cleared while the thread serves
+
+    def _after_fork(self) -> None:
+        self._new_thread_state()
+        # The parent's server (its loop, its listening socket) is the parent's.
+        self._closed = True
 
     def _run(self) -> None:
+        if self._stopping.is_set():  # closed before it was started: nothing to serve
+            self._listening.set()
+            return
+        self._stopped.clear()
         loop = asyncio.new_event_loop()
         try:
             try:
@@ -133,6 +161,8 @@ class ServerHandle:
                 return
             self._loop = loop
             self._listening.set()
+            if self._stopping.is_set():  # close() came while the server was starting
+                loop.call_soon(self._server.stop_soon)
             loop.run_until_complete(self._server.wait_closed())
         except Exception:
             logger.exception("the vumeter server thread failed")
@@ -141,7 +171,7 @@ class ServerHandle:
             _close_loop(loop)
             if self._signals is not None:
                 self._signals.server_stopped()
-            self._listening.set()  # wake _start() if start() failed
+            self._listening.set()  # wake start() if the server failed to start
             self._stopped.set()
 
 
@@ -234,8 +264,7 @@ def serve(
         shutdown_timeout=shutdown_timeout,
         access_log=access_log,
     )
-    handle = ServerHandle(server)
-    handle._start(startup_timeout)
+    handle = ServerHandle(server).start(startup_timeout)
     if install_signal_handlers:
         handle._signals = _SignalExit(handle)
     return handle

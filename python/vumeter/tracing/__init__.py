@@ -12,8 +12,9 @@
 * :mod:`~vumeter.tracing.exemplars`: trace ids attached to metrics automatically;
 * :mod:`~vumeter.tracing.propagation`: W3C trace context in queue messages, headers,
   threads and processes;
-* :mod:`vumeter.tracing.aiohttp` (imported on its own, needs the ``server`` extra): the
-  server middleware and client trace config.
+* :mod:`~vumeter.tracing.probes`: scrapes and probes traced only with a trace context;
+* :mod:`vumeter.tracing.aiohttp` (imported on its own, needs the ``server`` extra):
+  OpenTelemetry's aiohttp server and client instrumentations, which ``setup_tracing`` turns on.
 
 Needs the ``tracing`` extra (``pip install 'vumeter[tracing]'``). See docs/tracing.md.
 """
@@ -25,12 +26,14 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
         "vumeter.tracing needs the OpenTelemetry SDK: pip install 'vumeter[tracing]'"
     ) from error
 
+from vumeter.runtime.resource import build_resource, default_worker_id
 from vumeter.tracing.exemplars import (
     disable_exemplars,
     enable_exemplars,
     exemplar_labels,
     exemplars_enabled,
 )
+from vumeter.tracing.probes import PROBE_PATHS, UntracedProbes
 from vumeter.tracing.propagation import (
     MESSAGE_CONTEXT_KEY,
     attached,
@@ -40,7 +43,6 @@ from vumeter.tracing.propagation import (
     inject,
     inject_into_message,
 )
-from vumeter.tracing.resource import build_resource, default_worker_id
 from vumeter.tracing.setup import TracingSetup, setup_tracing, span_exporter
 from vumeter.tracing.spans import (
     SAMPLE_SPAN_NAME,
@@ -52,9 +54,11 @@ from vumeter.tracing.spans import (
 
 __all__ = [
     "MESSAGE_CONTEXT_KEY",
+    "PROBE_PATHS",
     "SAMPLE_SPAN_NAME",
     "OperationSpans",
     "TracingSetup",
+    "UntracedProbes",
     "attached",
     "bind_context",
     "build_resource",

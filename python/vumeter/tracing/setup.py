@@ -1,10 +1,13 @@
 """``setup_tracing``: one call that makes a worker's traces go somewhere.
 
 It builds an OpenTelemetry SDK ``TracerProvider`` with this process's resource
-(:mod:`vumeter.tracing.resource`), adds one batching span processor per exporter, installs the
+(:mod:`vumeter.runtime.resource`), adds one batching span processor per exporter, installs the
 provider globally, turns on the spans of ``MetricsCollector.track_sample`` and
-``track_operation`` (:mod:`vumeter.tracing.spans`) and automatic exemplars
-(:mod:`vumeter.tracing.exemplars`).
+``track_operation`` (:mod:`vumeter.tracing.spans`), automatic exemplars
+(:mod:`vumeter.tracing.exemplars`) and, when aiohttp is installed, OpenTelemetry's aiohttp
+server and client instrumentations (:mod:`vumeter.tracing.aiohttp`). Its sampler leaves
+untraced the scrapes and probes whose caller sent no trace context
+(:mod:`vumeter.tracing.probes`).
 
 Exporters are chosen the standard OpenTelemetry way, so deployments configure them without
 code changes:
@@ -27,7 +30,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -37,9 +40,15 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
 
+from vumeter.runtime.resource import build_resource
 from vumeter.tracing.exemplars import disable_exemplars, enable_exemplars
-from vumeter.tracing.resource import build_resource
+from vumeter.tracing.probes import PROBE_PATHS, UntracedProbes
 from vumeter.tracing.spans import disable_operation_spans, enable_operation_spans
+
+try:
+    from vumeter.tracing import aiohttp as aiohttp_tracing
+except ImportError:  # aiohttp comes with the server extra, which tracing does not need
+    aiohttp_tracing = None  # type: ignore[assignment]
 
 __all__ = ["EXPORTER_NAMES", "TracingSetup", "setup_tracing", "span_exporter"]
 
@@ -59,6 +68,8 @@ class TracingSetup:
     exporters: tuple[str, ...]
     exemplars: bool
     installed_globally: bool
+    #: Whether aiohttp's server and client instrumentations were turned on for this provider.
+    http_instrumented: bool = False
 
     def force_flush(self, timeout: float = 10.0) -> bool:
         """Export the spans that are waiting in the batch processors now."""
@@ -73,6 +84,8 @@ class TracingSetup:
         disable_operation_spans()
         if self.exemplars:
             disable_exemplars()
+        if self.http_instrumented and aiohttp_tracing is not None:
+            aiohttp_tracing.uninstrument_aiohttp()
         if self.provider is not None:
             self.provider.shutdown()
 
@@ -110,7 +123,9 @@ def span_exporter(name: str) -> SpanExporter:
         or "http/protobuf"
     ).strip()
     if protocol == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
+            OTLPSpanExporter,  # loaded only when an OTLP exporter is configured
+        )
 
         return OTLPSpanExporter()
     if protocol == "grpc":
@@ -139,6 +154,8 @@ def setup_tracing(
     install_globally: bool = True,
     exemplars: bool = True,
     trace_collectors: bool = True,
+    instrument_http: bool = True,
+    probe_paths: Iterable[str] = PROBE_PATHS,
 ) -> TracingSetup:
     """Set up tracing for this process; see the module docstring for the environment.
 
@@ -147,7 +164,9 @@ def setup_tracing(
     nothing is sent). ``span_processors`` are added as given (an in-memory exporter in
     tests, a custom exporter). ``install_globally=False`` leaves OpenTelemetry's global
     provider alone (vumeter's own spans still use this provider). ``exemplars`` and
-    ``trace_collectors`` switch automatic exemplars and collector spans.
+    ``trace_collectors`` switch automatic exemplars and collector spans; ``instrument_http``
+    the aiohttp instrumentations. ``probe_paths``: requests to these paths are traced only
+    when the caller sends a trace context (empty: always traced).
     """
     if _env_flag("OTEL_SDK_DISABLED"):
         _log.info("OTEL_SDK_DISABLED is true: tracing stays off")
@@ -156,7 +175,9 @@ def setup_tracing(
     resource = build_resource(service_name, service_version=service_version, worker_id=worker_id)
     # Build every exporter before touching global state: a bad setting leaves nothing behind.
     span_exporters = [span_exporter(name) for name in names]
-    provider = TracerProvider(resource=resource, sampler=sampler)
+    if sampler is None:  # the SDK's choice, from OTEL_TRACES_SAMPLER
+        sampler = TracerProvider(shutdown_on_exit=False).sampler
+    provider = TracerProvider(resource=resource, sampler=UntracedProbes(sampler, probe_paths))
     for exporter in span_exporters:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     for processor in span_processors:
@@ -174,9 +195,12 @@ def setup_tracing(
     if trace_collectors:
         enable_operation_spans(provider)
     exemplars_on = enable_exemplars() if exemplars else False
+    http_on = False
+    if instrument_http and aiohttp_tracing is not None:
+        http_on = aiohttp_tracing.instrument_aiohttp(provider, probe_paths=probe_paths)
     _log.info(
         "tracing set up: service %s, exporters %s",
         resource.attributes.get("service.name"),
         ", ".join(names) or "none",
     )
-    return TracingSetup(provider, resource, names, exemplars_on, installed)
+    return TracingSetup(provider, resource, names, exemplars_on, installed, http_on)

@@ -31,7 +31,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from vumeter.audio.tracking import ActiveSpan, set_span_source, span_source
+from vumeter.runtime import ActiveSpan, __version__, set_span_source, span_source
 
 __all__ = [
     "SAMPLE_SPAN_NAME",
@@ -113,7 +113,7 @@ def parent_context(parent: object | None) -> Context | None:
 
 
 class OperationSpans:
-    """The :class:`~vumeter.audio.tracking.SpanSource` that uses an OpenTelemetry tracer."""
+    """The :class:`~vumeter.runtime.SpanSource` that uses an OpenTelemetry tracer."""
 
     __slots__ = ("_tracer",)
 
@@ -172,18 +172,14 @@ def record_span(
 
 
 def _global_tracer() -> trace.Tracer:
-    import vumeter
-
-    return trace.get_tracer(TRACER_NAME, vumeter.__version__)
+    return trace.get_tracer(TRACER_NAME, __version__)
 
 
 def enable_operation_spans(tracer_provider: trace.TracerProvider | None = None) -> OperationSpans:
     """Trace ``track_sample`` and ``track_operation`` of every collector with a tracer from
     ``tracer_provider`` (default: the global one, which may be set later)."""
-    import vumeter
-
     provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
-    spans = OperationSpans(provider.get_tracer(TRACER_NAME, vumeter.__version__))
+    spans = OperationSpans(provider.get_tracer(TRACER_NAME, __version__))
     set_span_source(spans)
     return spans
 

@@ -3,6 +3,7 @@
 use pyo3::create_exception;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::PyErr;
+use vumeter_core::parse::ParseError;
 use vumeter_core::MetricError;
 
 create_exception!(
@@ -29,4 +30,8 @@ pub(crate) fn missing_label_values(kind: &str) -> PyErr {
 
 pub(crate) fn type_error(message: String) -> PyErr {
     PyTypeError::new_err(message)
+}
+
+pub(crate) fn map_parse_error(error: ParseError) -> PyErr {
+    PyValueError::new_err(error.to_string())
 }

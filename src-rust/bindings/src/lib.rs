@@ -12,6 +12,7 @@ mod fastcall;
 mod gauge;
 mod histogram;
 mod labels;
+mod parse;
 mod render;
 
 use pyo3::prelude::*;
@@ -32,6 +33,8 @@ mod _native {
     use crate::histogram::{HistogramChild, HistogramFamily};
     #[pymodule_export]
     use crate::labels::MetricFamily;
+    #[pymodule_export]
+    use crate::parse::parse_exposition;
     #[pymodule_export]
     use crate::render::{render_openmetrics, render_text, shard_count};
 }

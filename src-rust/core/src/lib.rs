@@ -12,6 +12,7 @@
 //!   insertion-ordered map of `registry`, with O(1) lookups and removal).
 //! - [`sync`]: the fork-safe locks every other module uses.
 //! - [`exposition`]: Prometheus text 0.0.4 and OpenMetrics 1.0 renderers.
+//! - [`parse`]: reading either format back into families (for `vumeter top`).
 
 // Tests assert exact float results on purpose: the sums they check are exact.
 #![cfg_attr(test, allow(clippy::float_cmp))]
@@ -26,6 +27,7 @@ pub mod exposition;
 pub mod family;
 pub mod gauge;
 pub mod histogram;
+pub mod parse;
 mod registry;
 pub mod shards;
 pub mod sync;
