@@ -83,9 +83,56 @@ print(f"forks={{i + 1}} hung={{hung}} failed={{failed}}")
 """
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-@pytest.mark.skipif(sys.platform != "linux", reason="fork with threads is tested on Linux")
+needs_fork = pytest.mark.skipif(
+    not hasattr(os, "fork") or sys.platform != "linux",
+    reason="fork with threads is tested on Linux",
+)
+
+
+@needs_fork
 def test_children_forked_during_scrapes_and_writes_all_finish() -> None:
     result = run_isolated(SCRIPT, timeout=300)
     assert result.returncode == 0, result.stderr
     assert f"forks={FORKS} hung=0 failed=0" in result.stdout, result.stdout + result.stderr
+
+
+@needs_fork
+def test_a_fork_while_another_thread_holds_the_registry_lock_waits_for_it() -> None:
+    # prometheus_client's registry lock (taken by register() and collect()) is held by
+    # another thread when the main thread forks: the child must still register a metric.
+    result = run_isolated(
+        """
+        import os, signal, threading, time
+        from prometheus_client import CollectorRegistry
+        import vumeter
+
+        registry = CollectorRegistry()
+        vumeter.Counter("before_fork", "B", registry=registry)
+        holding = threading.Event()
+
+        def hold():
+            with registry._lock:
+                holding.set()
+                time.sleep(0.3)  # the window in which the main thread forks
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        holding.wait()
+        pid = os.fork()
+        if pid == 0:
+            vumeter.Counter("in_child", "C", registry=registry).inc()
+            os._exit(0 if b"in_child_total 1.0" in vumeter.generate_latest(registry) else 2)
+        deadline = time.monotonic() + 15
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise SystemExit("the child hung on the registry lock")
+            time.sleep(0.005)
+        holder.join()
+        print("child exit", os.waitstatus_to_exitcode(done[1]))
+        """,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "child exit 0" in result.stdout
