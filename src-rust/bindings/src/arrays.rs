@@ -14,7 +14,8 @@ use numpy::{
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
+use pyo3::types::PyDict;
+use pyo3::PyTypeInfo;
 use vumeter_core::buckets::BulkValues;
 use vumeter_core::HistogramCore;
 
@@ -138,18 +139,17 @@ impl<T: Float> BulkValues for Strided<T> {
 }
 
 /// `numpy.ma.MaskedArray` is an ndarray subclass whose data still holds the masked
-/// values: reading it would record them.
+/// values: reading it would record them. Looked up in `sys.modules` each time (only for
+/// ndarray subclasses): if `numpy.ma` was never imported, no masked array exists, and
+/// nothing is imported or cached here.
 fn refuse_masked(values: &Bound<'_, PyAny>) -> PyResult<()> {
-    static MASKED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     let py = values.py();
-    let masked = MASKED.get_or_try_init(py, || {
-        py.import("numpy.ma")?
-            .getattr("MaskedArray")?
-            .cast_into::<PyType>()
-            .map(Bound::unbind)
-            .map_err(PyErr::from)
-    })?;
-    if values.is_instance(masked.bind(py))? {
+    let modules = py.import("sys")?.getattr("modules")?;
+    let Some(ma) = modules.cast::<PyDict>()?.get_item("numpy.ma")? else {
+        return Ok(());
+    };
+    let masked = ma.getattr("MaskedArray")?;
+    if values.is_instance(&masked)? {
         return Err(PyTypeError::new_err(
             "observe_many does not take a numpy.ma.MaskedArray: its mask would be ignored \
              and the masked values recorded; pass values.compressed() to observe only the \
@@ -180,21 +180,38 @@ fn wrong_array(array: &Bound<'_, PyUntypedArray>) -> PyErr {
     ))
 }
 
-fn as_float64_array<'py>(values: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    static ASARRAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let py = values.py();
-    let asarray = ASARRAY.get_or_try_init(py, || {
+/// `numpy.asarray`, looked up once: at module import (`warm_up`), so that no first use
+/// can be running Python code in one thread while another forks.
+static ASARRAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn asarray(py: Python<'_>) -> PyResult<&Py<PyAny>> {
+    ASARRAY.get_or_try_init(py, || {
         Ok::<_, PyErr>(py.import("numpy")?.getattr("asarray")?.unbind())
-    })?;
-    let float64 = py.import("numpy")?.getattr("float64")?;
-    asarray.bind(py).call1((values, float64)).map_err(|error| {
-        PyTypeError::new_err(format!(
-            "observe_many expected a 1-D float64 or float32 numpy array or a sequence of \
-                 numbers; converting {} failed: {error}",
-            values
-                .get_type()
-                .name()
-                .map_or_else(|_| "it".to_string(), |n| n.to_string())
-        ))
     })
+}
+
+/// Initialises, at module import, everything the array path would otherwise set up on
+/// first use: the numpy C API and `numpy.asarray`.
+pub(crate) fn warm_up(py: Python<'_>) -> PyResult<()> {
+    asarray(py)?;
+    PyUntypedArray::type_object(py);
+    Ok(())
+}
+
+fn as_float64_array<'py>(values: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = values.py();
+    let float64 = py.import("numpy")?.getattr("float64")?;
+    asarray(py)?
+        .bind(py)
+        .call1((values, float64))
+        .map_err(|error| {
+            PyTypeError::new_err(format!(
+                "observe_many expected a 1-D float64 or float32 numpy array or a sequence of \
+                 numbers; converting {} failed: {error}",
+                values
+                    .get_type()
+                    .name()
+                    .map_or_else(|_| "it".to_string(), |n| n.to_string())
+            ))
+        })
 }

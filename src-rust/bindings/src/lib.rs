@@ -37,4 +37,16 @@ mod _native {
     use crate::parse::parse_exposition;
     #[pymodule_export]
     use crate::render::{render_openmetrics, render_text, shard_count};
+
+    use pyo3::prelude::*;
+
+    /// What would otherwise be set up on first use is set up at import, so that no
+    /// first use can be in flight in one thread while another forks: the fork gate's
+    /// handlers, the shard count, the numpy C API.
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        vumeter_core::sync::install_fork_handlers();
+        let _count = vumeter_core::shards::shard_count();
+        crate::arrays::warm_up(m.py())
+    }
 }
