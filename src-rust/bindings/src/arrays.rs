@@ -13,9 +13,7 @@ use numpy::{
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
-use pyo3::PyTypeInfo;
 use vumeter_core::buckets::BulkValues;
 use vumeter_core::HistogramCore;
 
@@ -180,29 +178,14 @@ fn wrong_array(array: &Bound<'_, PyUntypedArray>) -> PyErr {
     ))
 }
 
-/// `numpy.asarray`, looked up once: at module import (`warm_up`), so that no first use
-/// can be running Python code in one thread while another forks.
-static ASARRAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-fn asarray(py: Python<'_>) -> PyResult<&Py<PyAny>> {
-    ASARRAY.get_or_try_init(py, || {
-        Ok::<_, PyErr>(py.import("numpy")?.getattr("asarray")?.unbind())
-    })
-}
-
-/// Initialises, at module import, everything the array path would otherwise set up on
-/// first use: the numpy C API and `numpy.asarray`.
-pub(crate) fn warm_up(py: Python<'_>) -> PyResult<()> {
-    asarray(py)?;
-    PyUntypedArray::type_object(py);
-    Ok(())
-}
-
 fn as_float64_array<'py>(values: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let py = values.py();
-    let float64 = py.import("numpy")?.getattr("float64")?;
-    asarray(py)?
-        .bind(py)
+    // Looked up on each call (this path converts Python objects, so it is slow anyway)
+    // rather than cached on first use: no first-use set-up can then be in flight in
+    // one thread while another forks.
+    let numpy = values.py().import("numpy")?;
+    let float64 = numpy.getattr("float64")?;
+    numpy
+        .getattr("asarray")?
         .call1((values, float64))
         .map_err(|error| {
             PyTypeError::new_err(format!(

@@ -40,13 +40,16 @@ mod _native {
 
     use pyo3::prelude::*;
 
-    /// What would otherwise be set up on first use is set up at import, so that no
-    /// first use can be in flight in one thread while another forks: the fork gate's
-    /// handlers, the shard count, the numpy C API.
+    /// The fork gate's handlers and the shard count are set up at import rather than
+    /// on first use, so that no first use can be in flight in one thread while another
+    /// forks. (numpy is not imported here: `import vumeter` must not load it, so that
+    /// the CLI can limit BLAS threads first.)
     #[pymodule_init]
-    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // PyO3 requires module initialisers to return PyResult.
+    #[allow(clippy::unnecessary_wraps)]
+    fn init(_m: &Bound<'_, PyModule>) -> PyResult<()> {
         vumeter_core::sync::install_fork_handlers();
         let _count = vumeter_core::shards::shard_count();
-        crate::arrays::warm_up(m.py())
+        Ok(())
     }
 }
