@@ -12,7 +12,7 @@ RUST_SOURCES := $(shell find src-rust -name '*.rs' -o -name Cargo.toml) Cargo.to
 DEBIAN_TOOLS := promtool:prometheus prometheus-pushgateway:prometheus-pushgateway \
 	prometheus-alertmanager:prometheus-alertmanager tmux:tmux
 
-.PHONY: all demo test test-rust test-python lint lint-rust lint-python typecheck \
+.PHONY: all demo test test-rust test-miri test-python lint lint-rust lint-python typecheck \
 	benchmark build-dev debian-deps clean
 
 all: build-dev
@@ -57,10 +57,20 @@ demo: build-dev
 		"or make demo DEMO_ARGS=--top for the view in this one (docs/top.md)."
 	$(VENV)/bin/vumeter demo $(DEMO_ARGS)
 
-test: build-dev debian-deps lint typecheck test-rust test-python
+test: build-dev debian-deps lint typecheck test-rust test-miri test-python
 
 test-rust:
 	cargo test -p vumeter-core --release -q
+
+# The core's tests under Miri: undefined behaviour (Stacked Borrows), data races and
+# leaks in the unsafe code, with loop counts cut under cfg(miri) (about two minutes,
+# plus building Miri's standard library once per machine). Isolation is off because
+# the metrics read the wall clock.
+MIRIFLAGS ?= -Zmiri-disable-isolation
+test-miri:
+	@cargo +nightly miri --version >/dev/null 2>&1 || \
+		rustup component add --toolchain nightly miri rust-src
+	MIRIFLAGS="$(MIRIFLAGS)" cargo +nightly miri test -p vumeter-core -q
 
 test-python: build-dev debian-deps
 	$(VENV)/bin/pytest -q

@@ -7,6 +7,8 @@ The hot paths (``labels()``, ``inc()``, ``observe()``) are native methods inheri
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
@@ -19,6 +21,38 @@ from vumeter.cardinality import track_cardinality
 
 go_float = cast(Callable[[float], str], floatToGoString)
 """prometheus_client's float formatting (typed: prometheus_client's own is not)."""
+
+
+# Registries that hold vumeter metrics. prometheus_client's registry takes its lock in
+# register() and collect(); a fork while another thread holds it would copy it locked,
+# and a forked worker that registers a metric or scrapes would wait forever. So the
+# locks are held across every fork: the forking thread waits (interpreter lock
+# released) for a register() or a collect() in flight to finish, and both processes
+# release them afterwards. (The native locks have their own fork gate.)
+_REGISTRIES: weakref.WeakSet[CollectorRegistry] = weakref.WeakSet()
+_HELD_ACROSS_FORK: list[Any] = []
+# A registry lock is held for microseconds; a fork never waits longer than this for one.
+_FORK_LOCK_WAIT_S = 2.0
+
+
+def _hold_registry_locks() -> None:
+    for registry in sorted(_REGISTRIES, key=id):
+        lock = getattr(registry, "_lock", None)
+        if lock is not None and lock.acquire(timeout=_FORK_LOCK_WAIT_S):
+            _HELD_ACROSS_FORK.append(lock)
+
+
+def _release_registry_locks() -> None:
+    while _HELD_ACROSS_FORK:
+        _HELD_ACROSS_FORK.pop().release()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_hold_registry_locks,
+        after_in_parent=_release_registry_locks,
+        after_in_child=_release_registry_locks,
+    )
 
 
 def created_enabled() -> bool:
@@ -45,6 +79,7 @@ class FamilyMixin:
 
     def _register(self, registry: CollectorRegistry | None) -> None:
         if registry:
+            _REGISTRIES.add(registry)
             registry.register(self)
             if self._max_label_sets is not None:
                 track_cardinality(registry, self)

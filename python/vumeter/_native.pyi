@@ -12,14 +12,26 @@ from typing_extensions import disjoint_base
 _ExemplarTuple: TypeAlias = tuple[list[tuple[str, str]], float, float]
 _BulkValues: TypeAlias = npt.NDArray[np.float64] | npt.NDArray[np.float32] | Sequence[float]
 
-class CardinalityLimitExceeded(ValueError): ...
+class CardinalityLimitExceeded(ValueError):
+    """A new label set was refused because the metric reached its cardinality limit."""
 
 @disjoint_base
 class MetricFamily:
-    def labels(self, *values: object, **labels: object) -> Any: ...
-    def remove(self, *values: object) -> None: ...
-    def remove_by_labels(self, labels: dict[str, str]) -> None: ...
-    def clear(self) -> None: ...
+    """The native base of every family. Its labelled children live in one native,
+    insertion-ordered registry (the order scrapes render them in); lookups and removal
+    are O(1) (removal amortised)."""
+
+    def labels(self, *values: object, **labels: object) -> Any:
+        """The child for these label values (in label-name order, or by name; converted
+        with ``str()``), created on first use; later calls return the same object. A
+        new label set past ``max_label_sets`` raises :class:`CardinalityLimitExceeded`."""
+    def remove(self, *values: object) -> None:
+        """Removes the series with these label values, if present (O(1) amortised). A
+        removed child object keeps working but is no longer exported."""
+    def remove_by_labels(self, labels: dict[str, str]) -> None:
+        """Removes every series whose labels include all of ``labels``, in one pass."""
+    def clear(self) -> None:
+        """Removes every labelled series."""
     @property
     def _name(self) -> str: ...
     @property
@@ -50,15 +62,20 @@ class CounterFamily(MetricFamily):
         child_type: type[CounterChild],
         max_label_sets: int | None = None,
     ) -> Self: ...
-    def inc(self, amount: float = 1.0, exemplar: dict[str, str] | None = None) -> None: ...
-    def reset(self) -> None: ...
+    def inc(self, amount: float = 1.0, exemplar: dict[str, str] | None = None) -> None:
+        """Adds ``amount`` (never negative or NaN). ``+Inf``, or a sum past the largest
+        float, saturates the counter at ``+Inf`` until :meth:`reset`."""
+    def reset(self) -> None:
+        """Sets the counter back to zero and its ``_created`` time to now."""
     def _snapshot(self) -> list[tuple[list[str], float, float, _ExemplarTuple | None]]: ...
 
 @disjoint_base
 class CounterChild:
     def __new__(cls, family: CounterFamily, values: Sequence[str]) -> Self: ...
-    def inc(self, amount: float = 1.0, exemplar: dict[str, str] | None = None) -> None: ...
-    def reset(self) -> None: ...
+    def inc(self, amount: float = 1.0, exemplar: dict[str, str] | None = None) -> None:
+        """Adds ``amount`` (never negative or NaN); ``+Inf`` saturates the counter."""
+    def reset(self) -> None:
+        """Sets the counter back to zero and its ``_created`` time to now."""
     @property
     def _observable(self) -> bool: ...
 
@@ -77,7 +94,10 @@ class GaugeFamily(MetricFamily):
     def dec(self, amount: float = 1.0) -> None: ...
     def set(self, value: float) -> None: ...
     def set_to_current_time(self) -> None: ...
-    def set_function(self, f: Callable[[], float]) -> None: ...
+    def set_function(self, f: Callable[[], float]) -> None:
+        """Takes the value from ``f()`` at every scrape, replacing any earlier function.
+        The replaced function is released outside every native lock, so its destructor
+        may do anything (close a socket, log)."""
     def _snapshot(self) -> list[tuple[list[str], float]]: ...
 
 @disjoint_base
@@ -87,7 +107,8 @@ class GaugeChild:
     def dec(self, amount: float = 1.0) -> None: ...
     def set(self, value: float) -> None: ...
     def set_to_current_time(self) -> None: ...
-    def set_function(self, f: Callable[[], float]) -> None: ...
+    def set_function(self, f: Callable[[], float]) -> None:
+        """Takes the value from ``f()`` at every scrape, replacing any earlier function."""
     @property
     def _observable(self) -> bool: ...
 
@@ -103,12 +124,23 @@ class HistogramFamily(MetricFamily):
         buckets: Sequence[float],
         max_label_sets: int | None = None,
     ) -> Self: ...
-    def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None: ...
-    def observe_many(self, values: _BulkValues) -> None: ...
+    def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
+        """Counts ``amount`` in its bucket and adds it to ``_sum``. NaN raises
+        ``ValueError``; an infinity is counted and saturates ``_sum`` to it, and the
+        opposite infinity after that raises ``ValueError`` (``_sum`` would become NaN).
+        Nothing is recorded when it raises."""
+    def observe_many(self, values: _BulkValues) -> None:
+        """Observes every value of a 1-D float64/float32 array of any stride (read in
+        place, GIL released) or a sequence of numbers. All or nothing: a NaN, or an
+        infinity opposite to an earlier one or to ``_sum``'s, raises ``ValueError``
+        naming its index. A ``numpy.ma.MaskedArray`` raises ``TypeError``: pass
+        ``values.compressed()`` to observe only the unmasked values."""
     @property
     def _upper_bounds(self) -> list[float]: ...
     @property
-    def _linear_buckets(self) -> bool: ...
+    def _linear_buckets(self) -> bool:
+        """Whether the buckets take the O(1) arithmetic path: evenly spaced, and
+        proven to bucket every value exactly as a binary search would."""
     def _snapshot(
         self,
     ) -> list[tuple[list[str], list[int], float, float, list[_ExemplarTuple | None]]]: ...
@@ -116,14 +148,22 @@ class HistogramFamily(MetricFamily):
 @disjoint_base
 class HistogramChild:
     def __new__(cls, family: HistogramFamily, values: Sequence[str]) -> Self: ...
-    def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None: ...
-    def observe_many(self, values: _BulkValues) -> None: ...
+    def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
+        """Counts ``amount`` in its bucket; NaN and an infinity opposite to ``_sum``'s
+        raise ``ValueError`` and record nothing."""
+    def observe_many(self, values: _BulkValues) -> None:
+        """Observes a 1-D float array of any stride, all or nothing (see
+        :meth:`HistogramFamily.observe_many`)."""
     @property
     def _observable(self) -> bool: ...
 
 def render_text(families: Sequence[MetricFamily], created: bool = True) -> bytes: ...
 def render_openmetrics(families: Sequence[MetricFamily], created: bool = True) -> bytes: ...
-def shard_count() -> int: ...
+def shard_count() -> int:
+    """Shards per metric child in this process (at most 16; ``VUMETER_SHARDS``
+    overrides it). A child allocates a shard on the first write of a thread that maps
+    to it."""
+
 def parse_exposition(
     text: str, openmetrics: bool = False, only: AbstractSet[str] | None = None
 ) -> list[
@@ -160,7 +200,10 @@ def parse_exposition(
     malformed line raises ``ValueError`` naming its line number. With ``only``, the whole
     text is still checked but only the families named in it are returned."""
 
-def install_fast_paths(cls: type) -> None: ...
+def install_fast_paths(cls: type) -> None:
+    """Installs the vectorcall fast paths (``inc``, ``dec``, ``set``, ``observe``,
+    ``labels``) that belong on ``cls``, a subclass of a native family or child."""
+
 def set_exemplar_source(
     var: ContextVar[Mapping[Any, Any] | None] | None,
     key: object | None,

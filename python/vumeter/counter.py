@@ -70,6 +70,6 @@ class Counter(_CounterMethods, FamilyMixin, _native.CounterFamily):
                 metric.add_sample(self._name + "_created", labels, created_at)
 
 
-# Vectorcall fast paths for inc() (see src-rust/bindings/src/fastcall.rs).
+# Vectorcall fast paths for inc() and labels() (see src-rust/bindings/src/fastcall.rs).
 _native.install_fast_paths(Counter)
 _native.install_fast_paths(CounterChild)

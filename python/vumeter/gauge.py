@@ -86,6 +86,7 @@ class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
             metric.add_sample(self._name, self._series_labels(values), value)
 
 
-# Vectorcall fast paths for inc(), dec() and set() (see src-rust/bindings/src/fastcall.rs).
+# Vectorcall fast paths for inc(), dec(), set() and labels() (see
+# src-rust/bindings/src/fastcall.rs).
 _native.install_fast_paths(Gauge)
 _native.install_fast_paths(GaugeChild)

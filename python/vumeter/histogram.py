@@ -35,7 +35,11 @@ DEFAULT_BUCKETS: tuple[float, ...] = (
 
 
 def linear_buckets(start: float, width: float, count: int) -> tuple[float, ...]:
-    """``count`` evenly spaced upper bounds from ``start`` (``observe_many``'s O(1) path)."""
+    """``count`` evenly spaced upper bounds from ``start``, rounded to 12 decimals so
+    that ``0.1`` steps read as typed. Such layouts usually take ``observe_many``'s O(1)
+    arithmetic path, which a layout gets only when it is proven exact (see
+    ``Histogram._linear_buckets``); otherwise the buckets are searched, with the same
+    results."""
     if count < 1 or not width > 0:
         raise ValueError("linear_buckets expects count >= 1 and width > 0")
     return tuple(round(start + width * i, 12) for i in range(count))
@@ -106,6 +110,6 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
                 metric.add_sample(self._name + "_created", labels, created_at)
 
 
-# Vectorcall fast paths for observe() (see src-rust/bindings/src/fastcall.rs).
+# Vectorcall fast paths for observe() and labels() (see src-rust/bindings/src/fastcall.rs).
 _native.install_fast_paths(Histogram)
 _native.install_fast_paths(HistogramChild)

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use vumeter_core::clock::unix_now;
-use vumeter_core::{CounterCore, Descriptor, Exemplar, Family, MetricKind};
+use vumeter_core::{CounterCore, Descriptor, Exemplar, MetricKind};
 
 use crate::errors::{map_metric_error, missing_label_values};
-use crate::labels::{new_family, AnyFamily, MetricFamily};
+use crate::labels::{child_core, new_family, AnyFamily, MetricFamily, PyFamily};
 
 #[inline]
 fn inc(
@@ -27,7 +27,7 @@ fn inc(
 
 #[pyclass(extends = MetricFamily, frozen, subclass, module = "vumeter._native")]
 pub struct CounterFamily {
-    family: Arc<Family<CounterCore>>,
+    family: Arc<PyFamily<CounterCore>>,
     /// The only series of a counter without labels.
     unlabelled: Option<Arc<CounterCore>>,
 }
@@ -74,6 +74,7 @@ impl CounterFamily {
         inc(py, self.unlabelled()?, amount, exemplar)
     }
 
+    /// Sets the counter back to zero and its `_created` time to now, as if just created.
     fn reset(&self) -> PyResult<()> {
         self.unlabelled()?.reset();
         Ok(())
@@ -102,19 +103,15 @@ type CounterSample = (
 
 #[pyclass(frozen, subclass, module = "vumeter._native")]
 pub struct CounterChild {
-    core: Arc<CounterCore>,
+    pub(crate) core: Arc<CounterCore>,
 }
 
 #[pymethods]
 impl CounterChild {
     #[new]
-    fn new(family: &Bound<'_, CounterFamily>, values: Vec<String>) -> PyResult<Self> {
-        let core = family
-            .get()
-            .family
-            .get_or_create(values, CounterCore::new)
-            .map_err(map_metric_error)?;
-        Ok(CounterChild { core })
+    fn new(family: &Bound<'_, CounterFamily>, values: Vec<String>) -> Self {
+        let core = child_core(&family.get().family, &values, CounterCore::new);
+        CounterChild { core }
     }
 
     #[pyo3(signature = (amount=1.0, exemplar=None))]
@@ -127,6 +124,7 @@ impl CounterChild {
         inc(py, &self.core, amount, exemplar)
     }
 
+    /// Sets the counter back to zero and its `_created` time to now, as if just created.
     fn reset(&self) {
         self.core.reset();
     }

@@ -1,7 +1,8 @@
 //! Exemplar label dicts from Python.
 
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Mutex, PoisonError};
+
+use vumeter_core::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -98,7 +99,8 @@ pub fn set_exemplar_source(
     if !extract.is_callable() {
         return Err(type_error("extract must be callable".to_string()));
     }
-    let mut last = LAST_LEAKED.lock().unwrap_or_else(PoisonError::into_inner);
+    // Only pointers move under the lock: nothing is dropped or called there.
+    let mut last = LAST_LEAKED.lock();
     let source: &'static ExemplarSource = match *last {
         Some(previous) if previous.same_as(&var, &key, &extract) => previous,
         _ => Box::leak(Box::new(ExemplarSource {

@@ -1,15 +1,29 @@
-//! Vectorcall fast paths for the per-observation methods (`inc`, `dec`, `set`, `observe`).
+//! Vectorcall fast paths for the per-call methods (`inc`, `dec`, `set`, `observe`,
+//! `labels`).
 //!
 //! PyO3's generated wrappers parse every call generically (keyword names, defaults, a
-//! subtype check of `self`), which is most of what `counter.inc()` costs. For the common
-//! shapes, `m.inc()`, `m.inc(x)`, `m.set(x)`, `m.observe(x)` with `x` an exact float or int, these
-//! hand-written `METH_FASTCALL` functions do the same work directly. Every other shape
-//! (keywords, exemplars, other number types, wrong arity) is passed unchanged to the PyO3
-//! method, so behaviour and error messages are identical either way.
+//! subtype check of `self`, a tuple for `*args`), which is most of what `counter.inc()`
+//! or `h.labels("a", "b")` costs. For the common shapes (`m.inc()`, `m.inc(x)`,
+//! `m.set(x)`, `m.observe(x)` with `x` an exact float or int, and `m.labels(...)` with
+//! exact `str` values of a series that exists), these `METH_FASTCALL` functions do the
+//! same work directly. Every other shape (keywords, exemplars, other number types,
+//! wrong arity, a new series) is passed unchanged to the PyO3 method, so behaviour and
+//! error messages are identical either way.
+//!
+//! The one table in `fast_paths!` below defines each fast path once: its native class
+//! and method, its argument shape, its Python signature and docstring (CPython reads
+//! `name(sig)\n--\n\n` at the start of a builtin's docstring as `__text_signature__`,
+//! which `inspect.signature` and `help()` use), and its call. From it come the
+//! functions, their `PyMethodDef`s and what `install_fast_paths` installs on each class.
 //!
 //! The methods are installed on vumeter's Python classes (`Counter`, `CounterChild`, ...),
 //! with each descriptor bound to that exact class: CPython checks `self` against it before
-//! calling, which makes the unchecked casts below sound.
+//! calling (so `Counter.inc(a_gauge)` raises TypeError), which makes the unchecked casts
+//! below sound.
+//!
+//! They rely on PyO3 internals that may change between minor versions
+//! (`Python::assume_attached`, `Bound::ref_from_ptr`, the `ffi` method-definition
+//! layout); Cargo.toml pins PyO3 to its minor version for that reason.
 
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -23,127 +37,240 @@ use pyo3::PyTypeInfo;
 use crate::counter::{CounterChild, CounterFamily};
 use crate::gauge::{GaugeChild, GaugeFamily};
 use crate::histogram::{HistogramChild, HistogramFamily};
+use crate::labels::{BorrowedValues, MetricFamily};
 
-/// One method with a fast path: its name, the native class it overrides, and what it does
-/// with an amount (`None`: the method's default).
-trait FastMethod {
-    const NAME: &'static CStr;
-    type Native: PyTypeInfo + pyo3::PyClass;
-    /// The amount when called without arguments, or None if an argument is required.
-    const DEFAULT: Option<f64>;
-    fn call(py: Python<'_>, native: &Bound<'_, Self::Native>, amount: f64) -> PyResult<()>;
-}
-
-macro_rules! fast_method {
-    ($marker:ident, $native:ty, $name:literal, $default:expr, $method:ident) => {
-        struct $marker;
-        impl FastMethod for $marker {
-            const NAME: &'static CStr = $name;
-            type Native = $native;
-            const DEFAULT: Option<f64> = $default;
-            fn call(py: Python<'_>, native: &Bound<'_, $native>, amount: f64) -> PyResult<()> {
-                native.get().$method(py, amount, None)
-            }
-        }
-    };
-}
-
-/// A gauge method: `$call` maps (native, amount) to the method call.
-macro_rules! gauge_method {
-    ($marker:ident, $native:ty, $name:literal, $default:expr, |$g:ident, $amount:ident| $call:expr) => {
-        struct $marker;
-        impl FastMethod for $marker {
-            const NAME: &'static CStr = $name;
-            type Native = $native;
-            const DEFAULT: Option<f64> = $default;
-            fn call(_py: Python<'_>, native: &Bound<'_, $native>, $amount: f64) -> PyResult<()> {
-                let $g = native.get();
-                $call
-            }
-        }
-    };
-}
-
-fast_method!(CounterFamilyInc, CounterFamily, c"inc", Some(1.0), inc);
-fast_method!(CounterChildInc, CounterChild, c"inc", Some(1.0), inc);
-fast_method!(
-    HistogramFamilyObserve,
-    HistogramFamily,
-    c"observe",
-    None,
-    observe
-);
-fast_method!(
-    HistogramChildObserve,
-    HistogramChild,
-    c"observe",
-    None,
-    observe
-);
-gauge_method!(
-    GaugeFamilyInc,
-    GaugeFamily,
-    c"inc",
-    Some(1.0),
-    |g, amount| g.inc(amount)
-);
-gauge_method!(
-    GaugeFamilyDec,
-    GaugeFamily,
-    c"dec",
-    Some(1.0),
-    |g, amount| g.dec(amount)
-);
-gauge_method!(GaugeFamilySet, GaugeFamily, c"set", None, |g, amount| g
-    .set(amount));
-gauge_method!(GaugeChildInc, GaugeChild, c"inc", Some(1.0), |g, amount| {
-    g.inc(amount);
-    Ok(())
-});
-gauge_method!(GaugeChildDec, GaugeChild, c"dec", Some(1.0), |g, amount| {
-    g.dec(amount);
-    Ok(())
-});
-gauge_method!(GaugeChildSet, GaugeChild, c"set", None, |g, amount| {
-    g.set(amount);
-    Ok(())
-});
-
-/// The amount of a fast-path call, or None when the call needs the general path.
-///
-/// # Safety
-/// `args` holds `nargs` valid object pointers, as CPython passes them.
-unsafe fn fast_amount(
+/// The positional arguments of a fast call, as CPython passes them.
+struct Args {
     args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-    default: Option<f64>,
-) -> Option<f64> {
-    if !kwnames.is_null() {
-        return None;
-    }
-    match nargs {
-        0 => default,
-        1 => {
-            let arg = *args;
-            if ffi::PyFloat_CheckExact(arg) != 0 {
-                Some(ffi::PyFloat_AS_DOUBLE(arg))
-            } else if ffi::PyLong_CheckExact(arg) != 0 {
-                let value = ffi::PyLong_AsDouble(arg);
-                if !ffi::PyErr_Occurred().is_null() {
-                    // Too large for a float: let the general path raise its own error.
-                    ffi::PyErr_Clear();
-                    return None;
+    nargs: usize,
+}
+
+impl Args {
+    /// An exact float or int as the amount; the default when there is no argument.
+    /// None: the call needs the general path.
+    ///
+    /// # Safety
+    /// `args` holds `nargs` valid object pointers, and a thread state is attached.
+    unsafe fn amount(&self, default: Option<f64>) -> Option<f64> {
+        match self.nargs {
+            0 => default,
+            1 => {
+                // SAFETY: one valid argument (the caller's contract).
+                let arg = unsafe { *self.args };
+                // SAFETY: type checks and reads of a valid object, thread state attached.
+                unsafe {
+                    if ffi::PyFloat_CheckExact(arg) != 0 {
+                        Some(ffi::PyFloat_AS_DOUBLE(arg))
+                    } else if ffi::PyLong_CheckExact(arg) != 0 {
+                        let value = ffi::PyLong_AsDouble(arg);
+                        if ffi::PyErr_Occurred().is_null() {
+                            Some(value)
+                        } else {
+                            // Too large for a float: the general path raises its own error.
+                            ffi::PyErr_Clear();
+                            None
+                        }
+                    } else {
+                        None
+                    }
                 }
-                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The arguments as borrowed `str` values, when all are exact `str`.
+    ///
+    /// # Safety
+    /// As for `amount`; the returned strings borrow the arguments, which live for the
+    /// whole call.
+    unsafe fn label_values<'a>(&'a self, py: Python<'_>) -> Option<BorrowedValues<'a>> {
+        let items = (0..self.nargs).map(|i| {
+            // SAFETY: i < nargs valid, non-null argument pointers.
+            unsafe { Borrowed::from_ptr(py, *self.args.add(i)) }
+        });
+        BorrowedValues::of(items)
+    }
+}
+
+/// One fast path. `fast` returns None to hand the call to the PyO3 method.
+trait FastMethod {
+    type Native: PyTypeInfo + pyo3::PyClass;
+    const NAME: &'static CStr;
+    /// `name(signature)\n--\n\n` then the docstring.
+    const DOC: &'static CStr;
+    /// # Safety
+    /// `args` are the call's valid positional arguments.
+    unsafe fn fast(
+        py: Python<'_>,
+        native: &Bound<'_, Self::Native>,
+        args: &Args,
+    ) -> Option<PyResult<Py<PyAny>>>;
+}
+
+/// A `PyMethodDef` with a fixed address, as CPython requires.
+struct MethodDef(std::cell::UnsafeCell<ffi::PyMethodDef>);
+// SAFETY: CPython only reads a PyMethodDef after the descriptor is created, and nothing
+// here writes one after it is built.
+unsafe impl Sync for MethodDef {}
+
+impl MethodDef {
+    const fn new<M: FastMethod>() -> Self {
+        MethodDef(std::cell::UnsafeCell::new(ffi::PyMethodDef {
+            ml_name: M::NAME.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionFastWithKeywords: fast_call::<M>,
+            },
+            ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+            ml_doc: M::DOC.as_ptr(),
+        }))
+    }
+}
+
+/// One row of the table: is `cls` a class this fast path belongs on, and its method.
+struct Entry {
+    applies_to: fn(&Bound<'_, PyType>) -> PyResult<bool>,
+    name: &'static CStr,
+    def: &'static MethodDef,
+}
+
+/// A C string built at compile time from string literals.
+macro_rules! c_string {
+    ($($part:expr),+ $(,)?) => {
+        match CStr::from_bytes_with_nul(concat!($($part),+, "\0").as_bytes()) {
+            Ok(s) => s,
+            Err(_) => panic!("a docstring contains a NUL byte"),
+        }
+    };
+}
+
+/// The argument shape of a fast path: how its `fast` body gets its input.
+macro_rules! shape {
+    (amount = $default:expr, $args:ident, $py:ident, |$value:ident| $body:expr) => {{
+        // SAFETY: the caller passes the call's own arguments.
+        let $value = unsafe { $args.amount($default) }?;
+        Some($body)
+    }};
+    (labels, $args:ident, $py:ident, |$value:ident| $body:expr) => {{
+        // SAFETY: the caller passes the call's own arguments.
+        let values = unsafe { $args.label_values($py) }?;
+        let $value = values.as_slice();
+        $body
+    }};
+}
+
+macro_rules! fast_paths {
+    ($(
+        $marker:ident: $native:ident . $method:ident ($($shape:tt)+)
+            signature $signature:literal
+            doc $doc:literal
+            => |$py:ident, $this:ident, $value:ident| $body:expr;
+    )+) => {
+        $(
+            struct $marker;
+            impl FastMethod for $marker {
+                type Native = $native;
+                const NAME: &'static CStr = c_string!(stringify!($method));
+                const DOC: &'static CStr =
+                    c_string!(stringify!($method), $signature, "\n--\n\n", $doc);
+                // SAFETY (for callers): see FastMethod::fast.
+                unsafe fn fast(
+                    $py: Python<'_>,
+                    native: &Bound<'_, $native>,
+                    args: &Args,
+                ) -> Option<PyResult<Py<PyAny>>> {
+                    let $this = native;
+                    shape!($($shape)+, args, $py, |$value| $body)
+                }
+            }
+        )+
+
+        static TABLE: &[Entry] = &[
+            $(Entry {
+                applies_to: |cls| cls.is_subclass_of::<$native>(),
+                name: <$marker as FastMethod>::NAME,
+                def: {
+                    static DEF: MethodDef = MethodDef::new::<$marker>();
+                    &DEF
+                },
+            },)+
+        ];
+    };
+}
+
+/// `None` as the result of a method that returns nothing.
+fn none(py: Python<'_>, done: PyResult<()>) -> PyResult<Py<PyAny>> {
+    done.map(|()| py.None())
+}
+
+fast_paths! {
+    CounterFamilyInc: CounterFamily.inc(amount = Some(1.0))
+        signature "($self, /, amount=1.0, exemplar=None)"
+        doc "Adds amount (default 1, never negative; +Inf saturates the counter) and keeps \
+             exemplar, a dict of labels such as a trace id, as the series' exemplar."
+        => |py, this, amount| none(py, this.get().inc(py, amount, None));
+    CounterChildInc: CounterChild.inc(amount = Some(1.0))
+        signature "($self, /, amount=1.0, exemplar=None)"
+        doc "Adds amount (default 1, never negative; +Inf saturates the counter) and keeps \
+             exemplar, a dict of labels such as a trace id, as the series' exemplar."
+        => |py, this, amount| none(py, this.get().inc(py, amount, None));
+    GaugeFamilyInc: GaugeFamily.inc(amount = Some(1.0))
+        signature "($self, /, amount=1.0)"
+        doc "Adds amount (default 1) to the gauge."
+        => |py, this, amount| none(py, this.get().inc(amount));
+    GaugeFamilyDec: GaugeFamily.dec(amount = Some(1.0))
+        signature "($self, /, amount=1.0)"
+        doc "Subtracts amount (default 1) from the gauge."
+        => |py, this, amount| none(py, this.get().dec(amount));
+    GaugeFamilySet: GaugeFamily.set(amount = None)
+        signature "($self, /, value)"
+        doc "Sets the gauge to value (any float, as in prometheus_client)."
+        => |py, this, value| none(py, this.get().set(value));
+    GaugeChildInc: GaugeChild.inc(amount = Some(1.0))
+        signature "($self, /, amount=1.0)"
+        doc "Adds amount (default 1) to the gauge."
+        => |py, this, amount| { this.get().inc(amount); Ok(py.None()) };
+    GaugeChildDec: GaugeChild.dec(amount = Some(1.0))
+        signature "($self, /, amount=1.0)"
+        doc "Subtracts amount (default 1) from the gauge."
+        => |py, this, amount| { this.get().dec(amount); Ok(py.None()) };
+    GaugeChildSet: GaugeChild.set(amount = None)
+        signature "($self, /, value)"
+        doc "Sets the gauge to value (any float, as in prometheus_client)."
+        => |py, this, value| { this.get().set(value); Ok(py.None()) };
+    HistogramFamilyObserve: HistogramFamily.observe(amount = None)
+        signature "($self, /, amount, exemplar=None)"
+        doc "Counts amount in its bucket and adds it to _sum; NaN, and an infinity \
+             opposite to one _sum already holds, raise ValueError and record nothing. \
+             exemplar is a dict of labels kept as the bucket's exemplar."
+        => |py, this, amount| none(py, this.get().observe(py, amount, None));
+    HistogramChildObserve: HistogramChild.observe(amount = None)
+        signature "($self, /, amount, exemplar=None)"
+        doc "Counts amount in its bucket and adds it to _sum; NaN, and an infinity \
+             opposite to one _sum already holds, raise ValueError and record nothing. \
+             exemplar is a dict of labels kept as the bucket's exemplar."
+        => |py, this, amount| none(py, this.get().observe(py, amount, None));
+    FamilyLabels: MetricFamily.labels(labels)
+        signature "($self, /, *values, **labels)"
+        doc "The child for these label values, given in label-name order or by name and \
+             converted with str(); created on first use, and the same object on every \
+             later call."
+        => |py, this, values| {
+            let family = this.get();
+            if values.len() == family.label_count() {
+                family.registered(py, values).map(Ok)
             } else {
                 None
             }
-        }
-        _ => None,
-    }
+        };
 }
 
+/// The `METH_FASTCALL | METH_KEYWORDS` function of one fast path.
+///
+/// # Safety
+/// Only CPython calls it, through a descriptor that `install` bound to a subclass of
+/// `M::Native`: `slf` is an instance of that class, `args` holds `nargs` positional and
+/// then `len(kwnames)` keyword values, and a thread state is attached.
 unsafe extern "C" fn fast_call<M: FastMethod>(
     slf: *mut ffi::PyObject,
     args: *const *mut ffi::PyObject,
@@ -152,14 +279,24 @@ unsafe extern "C" fn fast_call<M: FastMethod>(
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython calls METH_FASTCALL functions with a thread state attached.
     let py = unsafe { Python::assume_attached() };
+    // SAFETY: masks the argument count CPython passed.
     let nargs = unsafe { ffi::PyVectorcall_NARGS(nargsf as usize) };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the descriptor is bound to a subclass of M::Native (install_fast_paths),
         // and CPython checked that `slf` is an instance of it before this call.
         let native = unsafe { Bound::ref_from_ptr(py, &slf).cast_unchecked::<M::Native>() };
-        // SAFETY: CPython's vectorcall arguments.
-        match unsafe { fast_amount(args, nargs, kwnames, M::DEFAULT) } {
-            Some(amount) => M::call(py, native, amount).map(|()| py.None()),
+        let fast = if kwnames.is_null() {
+            let positional = Args {
+                args,
+                nargs: nargs as usize,
+            };
+            // SAFETY: CPython's vectorcall arguments: nargs valid positional pointers.
+            unsafe { M::fast(py, native, &positional) }
+        } else {
+            None
+        };
+        match fast {
+            Some(result) => result,
             None => general_call::<M>(py, slf, args, nargs, kwnames),
         }
     }));
@@ -205,75 +342,33 @@ fn general_call<M: FastMethod>(
     unsafe { Bound::from_owned_ptr_or_err(py, result) }.map(Bound::unbind)
 }
 
-struct MethodDef(std::cell::UnsafeCell<ffi::PyMethodDef>);
-// SAFETY: CPython only reads a PyMethodDef after the descriptor is created.
-unsafe impl Sync for MethodDef {}
-
-impl MethodDef {
-    const fn new<M: FastMethod>() -> Self {
-        MethodDef(std::cell::UnsafeCell::new(ffi::PyMethodDef {
-            ml_name: M::NAME.as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer {
-                PyCFunctionFastWithKeywords: fast_call::<M>,
-            },
-            ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-            ml_doc: std::ptr::null(),
-        }))
-    }
-}
-
-static COUNTER_FAMILY_INC: MethodDef = MethodDef::new::<CounterFamilyInc>();
-static COUNTER_CHILD_INC: MethodDef = MethodDef::new::<CounterChildInc>();
-static HISTOGRAM_FAMILY_OBSERVE: MethodDef = MethodDef::new::<HistogramFamilyObserve>();
-static HISTOGRAM_CHILD_OBSERVE: MethodDef = MethodDef::new::<HistogramChildObserve>();
-static GAUGE_FAMILY_INC: MethodDef = MethodDef::new::<GaugeFamilyInc>();
-static GAUGE_FAMILY_DEC: MethodDef = MethodDef::new::<GaugeFamilyDec>();
-static GAUGE_FAMILY_SET: MethodDef = MethodDef::new::<GaugeFamilySet>();
-static GAUGE_CHILD_INC: MethodDef = MethodDef::new::<GaugeChildInc>();
-static GAUGE_CHILD_DEC: MethodDef = MethodDef::new::<GaugeChildDec>();
-static GAUGE_CHILD_SET: MethodDef = MethodDef::new::<GaugeChildSet>();
-
-fn install(cls: &Bound<'_, PyType>, def: &'static MethodDef, name: &CStr) -> PyResult<()> {
-    // SAFETY: cls is a type object; def is 'static and never written again.
-    let descriptor =
-        unsafe { ffi::PyDescr_NewMethod(cls.as_ptr().cast::<ffi::PyTypeObject>(), def.0.get()) };
+fn install(cls: &Bound<'_, PyType>, entry: &Entry) -> PyResult<()> {
+    // SAFETY: cls is a type object; the def is 'static and never written again.
+    let descriptor = unsafe {
+        ffi::PyDescr_NewMethod(cls.as_ptr().cast::<ffi::PyTypeObject>(), entry.def.0.get())
+    };
     // SAFETY: a new reference or NULL with an exception set.
     let descriptor = unsafe { Bound::from_owned_ptr_or_err(cls.py(), descriptor) }?;
-    cls.setattr(name.to_str().unwrap_or_default(), descriptor)
+    cls.setattr(entry.name.to_str().unwrap_or_default(), descriptor)
 }
 
-/// Installs the fast `inc`/`dec`/`set`/`observe` on one of vumeter's Python metric
-/// classes.
+/// Installs the fast paths that belong on one of vumeter's Python metric classes (a
+/// subclass of one of the native families or children).
 #[pyfunction]
+#[pyo3(text_signature = "(cls, /)")]
 pub fn install_fast_paths(cls: &Bound<'_, PyType>) -> PyResult<()> {
-    let methods: &[(&'static MethodDef, &CStr)] = if cls.is_subclass_of::<CounterFamily>()? {
-        &[(&COUNTER_FAMILY_INC, c"inc")]
-    } else if cls.is_subclass_of::<CounterChild>()? {
-        &[(&COUNTER_CHILD_INC, c"inc")]
-    } else if cls.is_subclass_of::<HistogramFamily>()? {
-        &[(&HISTOGRAM_FAMILY_OBSERVE, c"observe")]
-    } else if cls.is_subclass_of::<HistogramChild>()? {
-        &[(&HISTOGRAM_CHILD_OBSERVE, c"observe")]
-    } else if cls.is_subclass_of::<GaugeFamily>()? {
-        &[
-            (&GAUGE_FAMILY_INC, c"inc"),
-            (&GAUGE_FAMILY_DEC, c"dec"),
-            (&GAUGE_FAMILY_SET, c"set"),
-        ]
-    } else if cls.is_subclass_of::<GaugeChild>()? {
-        &[
-            (&GAUGE_CHILD_INC, c"inc"),
-            (&GAUGE_CHILD_DEC, c"dec"),
-            (&GAUGE_CHILD_SET, c"set"),
-        ]
-    } else {
+    let mut installed = 0;
+    for entry in TABLE {
+        if (entry.applies_to)(cls)? {
+            install(cls, entry)?;
+            installed += 1;
+        }
+    }
+    if installed == 0 {
         return Err(PyTypeError::new_err(format!(
             "install_fast_paths expects a subclass of a vumeter metric class, got {}",
             cls.name()?
         )));
-    };
-    for &(def, name) in methods {
-        install(cls, def, name)?;
     }
     Ok(())
 }

@@ -1,27 +1,43 @@
 //! `GaugeFamily` and `GaugeChild`.
 
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Weak};
 
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use vumeter_core::clock::unix_now;
-use vumeter_core::{Descriptor, Family, GaugeCore, MetricKind};
+use vumeter_core::sync::Mutex;
+use vumeter_core::{Descriptor, GaugeCore, MetricKind};
 
-use crate::errors::{map_metric_error, missing_label_values};
-use crate::labels::{new_family, AnyFamily, MetricFamily};
+use crate::errors::missing_label_values;
+use crate::labels::{child_core, new_family, AnyFamily, MetricFamily, PyFamily};
 
 /// Callbacks registered with `set_function`, evaluated just before each scrape.
 type Functions = Arc<Mutex<Vec<(Weak<GaugeCore>, Py<PyAny>)>>>;
 
+/// Makes `f` the callback of `core`, replacing its previous one.
+///
+/// The replaced callbacks (and those of gauges that no longer exist) are dropped only
+/// after the lock is released: dropping a Python object can run its `__del__`, which
+/// may release the interpreter lock to a scraping thread that then waits for this
+/// lock while holding the interpreter lock, and neither could go on.
 fn set_function(functions: &Functions, core: &Arc<GaugeCore>, f: Py<PyAny>) {
-    let mut functions = functions.lock().unwrap_or_else(PoisonError::into_inner);
-    functions.retain(|(c, _)| c.strong_count() > 0 && !std::ptr::eq(c.as_ptr(), Arc::as_ptr(core)));
-    functions.push((Arc::downgrade(core), f));
+    let replaced: Vec<(Weak<GaugeCore>, Py<PyAny>)> = {
+        let mut functions = functions.lock();
+        let (kept, replaced) = std::mem::take(&mut *functions)
+            .into_iter()
+            .partition(|(c, _)| {
+                c.strong_count() > 0 && !std::ptr::eq(c.as_ptr(), Arc::as_ptr(core))
+            });
+        *functions = kept;
+        functions.push((Arc::downgrade(core), f));
+        replaced
+    };
+    drop(replaced);
 }
 
 #[pyclass(extends = MetricFamily, frozen, subclass, module = "vumeter._native")]
 pub struct GaugeFamily {
-    family: Arc<Family<GaugeCore>>,
+    family: Arc<PyFamily<GaugeCore>>,
     unlabelled: Option<Arc<GaugeCore>>,
     functions: Functions,
 }
@@ -36,11 +52,10 @@ impl GaugeFamily {
     /// Sets every function-backed gauge from its callback (prometheus_client calls them
     /// at collect time too; an exception propagates to the scrape the same way).
     pub(crate) fn refresh_functions(&self, py: Python<'_>) -> PyResult<()> {
+        // Only references are cloned under the lock; the callbacks run, and the clones
+        // are dropped, after it is released.
         let callbacks: Vec<(Arc<GaugeCore>, Py<PyAny>)> = {
-            let functions = self
-                .functions
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let functions = self.functions.lock();
             functions
                 .iter()
                 .filter_map(|(c, f)| c.upgrade().map(|c| (c, f.clone_ref(py))))
@@ -93,12 +108,14 @@ impl GaugeFamily {
         Ok(())
     }
 
+    /// Sets the gauge to the current Unix time in seconds.
     fn set_to_current_time(&self) -> PyResult<()> {
         self.unlabelled()?.set(unix_now());
         Ok(())
     }
 
-    /// Takes the value from `f()` at every scrape.
+    /// Takes the gauge's value from `f()` (a callable returning a float) at every
+    /// scrape, replacing any earlier function.
     fn set_function(&self, f: Py<PyAny>) -> PyResult<()> {
         set_function(&self.functions, self.unlabelled()?, f);
         Ok(())
@@ -118,23 +135,20 @@ impl GaugeFamily {
 
 #[pyclass(frozen, subclass, module = "vumeter._native")]
 pub struct GaugeChild {
-    core: Arc<GaugeCore>,
+    pub(crate) core: Arc<GaugeCore>,
     functions: Functions,
 }
 
 #[pymethods]
 impl GaugeChild {
     #[new]
-    fn new(family: &Bound<'_, GaugeFamily>, values: Vec<String>) -> PyResult<Self> {
+    fn new(family: &Bound<'_, GaugeFamily>, values: Vec<String>) -> Self {
         let family = family.get();
-        let core = family
-            .family
-            .get_or_create(values, GaugeCore::new)
-            .map_err(map_metric_error)?;
-        Ok(GaugeChild {
+        let core = child_core(&family.family, &values, GaugeCore::new);
+        GaugeChild {
             core,
             functions: Arc::clone(&family.functions),
-        })
+        }
     }
 
     #[pyo3(signature = (amount=1.0))]
@@ -151,10 +165,13 @@ impl GaugeChild {
         self.core.set(value);
     }
 
+    /// Sets the gauge to the current Unix time in seconds.
     fn set_to_current_time(&self) {
         self.core.set(unix_now());
     }
 
+    /// Takes the gauge's value from `f()` (a callable returning a float) at every
+    /// scrape, replacing any earlier function.
     fn set_function(&self, f: Py<PyAny>) {
         set_function(&self.functions, &self.core, f);
     }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use vumeter_core::buckets::BucketLayout;
-use vumeter_core::{Descriptor, Family, HistogramCore, MetricKind};
+use vumeter_core::{Descriptor, HistogramCore, MetricKind};
 
 use crate::arrays;
 use crate::errors::{map_metric_error, missing_label_values};
 use crate::exemplars::{exemplar_tuple, ExemplarTuple};
-use crate::labels::{new_family, AnyFamily, MetricFamily};
+use crate::labels::{child_core, new_family, AnyFamily, MetricFamily, PyFamily};
 
 #[inline]
 fn observe(
@@ -28,7 +28,7 @@ fn observe(
 
 #[pyclass(extends = MetricFamily, frozen, subclass, module = "vumeter._native")]
 pub struct HistogramFamily {
-    family: Arc<Family<HistogramCore>>,
+    family: Arc<PyFamily<HistogramCore>>,
     layout: Arc<BucketLayout>,
     unlabelled: Option<Arc<HistogramCore>>,
 }
@@ -84,6 +84,10 @@ impl HistogramFamily {
         observe(py, self.unlabelled()?, amount, exemplar)
     }
 
+    /// Observes every value of a 1-D float64/float32 array (any stride; or a sequence of
+    /// numbers) with the GIL released. All or nothing: a NaN, or an infinity opposite to
+    /// an earlier one or to `_sum`'s, raises `ValueError` naming its index and records
+    /// nothing. A `numpy.ma.MaskedArray` raises `TypeError`: pass `values.compressed()`.
     fn observe_many(&self, values: &Bound<'_, PyAny>) -> PyResult<()> {
         arrays::observe_many(self.unlabelled()?, values)
     }
@@ -120,20 +124,17 @@ impl HistogramFamily {
 
 #[pyclass(frozen, subclass, module = "vumeter._native")]
 pub struct HistogramChild {
-    core: Arc<HistogramCore>,
+    pub(crate) core: Arc<HistogramCore>,
 }
 
 #[pymethods]
 impl HistogramChild {
     #[new]
-    fn new(family: &Bound<'_, HistogramFamily>, values: Vec<String>) -> PyResult<Self> {
+    fn new(family: &Bound<'_, HistogramFamily>, values: Vec<String>) -> Self {
         let family = family.get();
         let layout = Arc::clone(&family.layout);
-        let core = family
-            .family
-            .get_or_create(values, || HistogramCore::new(layout))
-            .map_err(map_metric_error)?;
-        Ok(HistogramChild { core })
+        let core = child_core(&family.family, &values, || HistogramCore::new(layout));
+        HistogramChild { core }
     }
 
     #[pyo3(signature = (amount, exemplar=None))]
@@ -146,8 +147,10 @@ impl HistogramChild {
         observe(py, &self.core, amount, exemplar)
     }
 
-    /// Observes every value of a 1-D float array with the GIL released; a NaN anywhere
-    /// records nothing and raises `ValueError` naming its index.
+    /// Observes every value of a 1-D float64/float32 array (any stride; or a sequence of
+    /// numbers) with the GIL released. All or nothing: a NaN, or an infinity opposite to
+    /// an earlier one or to `_sum`'s, raises `ValueError` naming its index and records
+    /// nothing. A `numpy.ma.MaskedArray` raises `TypeError`: pass `values.compressed()`.
     fn observe_many(&self, values: &Bound<'_, PyAny>) -> PyResult<()> {
         arrays::observe_many(&self.core, values)
     }

@@ -1,22 +1,35 @@
 //! `MetricFamily`, the native base of every metric family: label-value lookup
-//! (`labels()`), removal, and the descriptor. `labels()` is on the hot path: label
-//! tuples made only of `str` are looked up in a Python dict with no conversion at all;
-//! anything else is converted with `str()` like prometheus_client does, once.
+//! (`labels()`), removal, and the descriptor.
+//!
+//! The core family is the only registry of children: each labelled child's entry keeps
+//! its Python object as the entry's handle, so `labels()` finds the object in the same
+//! hash lookup that finds the series, and removal has one place to update. `labels()`
+//! is on the hot path: label values that are all `str` are looked up as borrowed
+//! UTF-8, with no conversion and no allocation; anything else is converted with
+//! `str()` like prometheus_client does, once.
+//!
+//! No Python object is created, called or dropped while the family's lock is held
+//! (cloning a reference is fine): a child's constructor and destructor are Python code,
+//! which may release the interpreter lock to a thread that then waits for the family.
 
 use std::sync::Arc;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
-use pyo3::PyTypeInfo;
+use pyo3::{PyTraverseError, PyTypeInfo, PyVisit};
 use vumeter_core::{
-    CounterCore, Descriptor, Family, GaugeCore, HistogramCore, MetricError, MetricKind,
+    Child, CounterCore, Descriptor, Family, GaugeCore, HistogramCore, Inserted, MetricError,
+    MetricKind,
 };
 
 use crate::errors::{map_metric_error, type_error};
 
+/// A family whose labelled children keep their Python objects in the core's registry.
+pub(crate) type PyFamily<C> = Family<C, Py<PyAny>>;
+
 /// A family and, when it has no labels, its only child.
-pub(crate) type NewFamily<C> = (Arc<Family<C>>, Option<Arc<C>>);
+pub(crate) type NewFamily<C> = (Arc<PyFamily<C>>, Option<Arc<C>>);
 
 /// A new family of `C` children (whose Python class must derive from `Child`), and its
 /// only child when it has no labels.
@@ -46,11 +59,23 @@ pub(crate) fn new_family<C, Child: PyTypeInfo>(
     Ok((family, only_child))
 }
 
+/// The core a new Python child wraps: the series' existing core when there is one,
+/// otherwise a fresh one that `labels()` registers once the object is built.
+pub(crate) fn child_core<C>(
+    family: &PyFamily<C>,
+    values: &[String],
+    make: impl FnOnce() -> C,
+) -> Arc<C> {
+    family
+        .with_child(values, |child| Arc::clone(&child.core))
+        .unwrap_or_else(|| Arc::new(make()))
+}
+
 /// The family's Rust core, whatever its kind.
 pub(crate) enum AnyFamily {
-    Counter(Arc<Family<CounterCore>>),
-    Gauge(Arc<Family<GaugeCore>>),
-    Histogram(Arc<Family<HistogramCore>>),
+    Counter(Arc<PyFamily<CounterCore>>),
+    Gauge(Arc<PyFamily<GaugeCore>>),
+    Histogram(Arc<PyFamily<HistogramCore>>),
 }
 
 macro_rules! each_family {
@@ -69,11 +94,57 @@ impl AnyFamily {
     }
 }
 
+/// A new reference to a child's Python object (an incref: fine under the lock).
+fn handle_of<C>(py: Python<'_>, child: &Child<C, Py<PyAny>>) -> Option<Py<PyAny>> {
+    child.handle.as_ref().map(|h| h.clone_ref(py))
+}
+
+/// Label values borrowed as UTF-8 when all of them are exact `str` (the common case),
+/// on the stack for up to eight labels.
+pub(crate) enum BorrowedValues<'a> {
+    Inline([&'a str; 8], usize),
+    Heap(Vec<&'a str>),
+}
+
+impl<'a> BorrowedValues<'a> {
+    /// The values as `&str`, or None when one of them is not exactly a `str`.
+    pub(crate) fn of<'py>(
+        items: impl ExactSizeIterator<Item = Borrowed<'a, 'py, PyAny>>,
+    ) -> Option<Self> {
+        let n = items.len();
+        let mut out = if n <= 8 {
+            BorrowedValues::Inline([""; 8], 0)
+        } else {
+            BorrowedValues::Heap(Vec::with_capacity(n))
+        };
+        for item in items {
+            if !item.is_exact_instance_of::<PyString>() {
+                return None;
+            }
+            // Borrowed from the str (its cached UTF-8), which lives for 'a.
+            let text: &'a str = item.extract().ok()?;
+            match &mut out {
+                BorrowedValues::Inline(slots, len) => {
+                    slots[*len] = text;
+                    *len += 1;
+                }
+                BorrowedValues::Heap(all) => all.push(text),
+            }
+        }
+        Some(out)
+    }
+
+    pub(crate) fn as_slice(&self) -> &[&'a str] {
+        match self {
+            BorrowedValues::Inline(slots, len) => &slots[..*len],
+            BorrowedValues::Heap(all) => all,
+        }
+    }
+}
+
 #[pyclass(frozen, subclass, module = "vumeter._native")]
 pub struct MetricFamily {
     pub(crate) core: AnyFamily,
-    /// Canonical label-value tuple (all `str`) -> child object.
-    children: Py<PyDict>,
     child_type: Py<PyType>,
 }
 
@@ -81,7 +152,6 @@ impl MetricFamily {
     pub(crate) fn new(core: AnyFamily, child_type: Bound<'_, PyType>) -> Self {
         MetricFamily {
             core,
-            children: PyDict::new(child_type.py()).unbind(),
             child_type: child_type.unbind(),
         }
     }
@@ -90,7 +160,7 @@ impl MetricFamily {
         self.core.descriptor().kind
     }
 
-    fn label_count(&self) -> usize {
+    pub(crate) fn label_count(&self) -> usize {
         self.core.descriptor().label_names.len()
     }
 
@@ -105,15 +175,14 @@ impl MetricFamily {
         Ok(())
     }
 
-    /// The label values as a tuple of `str` in label-name order.
-    fn canonical<'py>(
+    /// The label values as `str` in label-name order.
+    fn canonical(
         &self,
-        values: &Bound<'py, PyTuple>,
-        kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyTuple>> {
-        let py = values.py();
+        values: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<String>> {
         let names = &self.core.descriptor().label_names;
-        let strings: Vec<Bound<'py, PyString>> = match kwargs {
+        match kwargs {
             Some(kw) if !kw.is_empty() => {
                 if !values.is_empty() {
                     return Err(PyValueError::new_err("Can't pass both *args and **kwargs"));
@@ -121,7 +190,9 @@ impl MetricFamily {
                 let mut out = Vec::with_capacity(names.len());
                 for name in names {
                     match kw.get_item(name)? {
-                        Some(v) if kw.len() == names.len() => out.push(v.str()?),
+                        Some(v) if kw.len() == names.len() => {
+                            out.push(v.str()?.to_str()?.to_owned());
+                        }
                         _ => {
                             return Err(PyValueError::new_err(format!(
                                 "Incorrect label names (expected {names:?}, got {:?})",
@@ -133,7 +204,7 @@ impl MetricFamily {
                         }
                     }
                 }
-                out
+                Ok(out)
             }
             _ => {
                 if values.len() != names.len() {
@@ -142,21 +213,67 @@ impl MetricFamily {
                         got: values.len(),
                     }));
                 }
-                values.iter().map(|v| v.str()).collect::<PyResult<_>>()?
+                values
+                    .iter()
+                    .map(|v| Ok(v.str()?.to_str()?.to_owned()))
+                    .collect()
             }
-        };
-        PyTuple::new(py, strings)
+        }
     }
 
-    fn strings(key: &Bound<'_, PyTuple>) -> PyResult<Vec<String>> {
-        key.iter().map(|v| v.extract::<String>()).collect()
+    /// The child object registered for `values`, if any.
+    pub(crate) fn registered<Q: AsRef<str>>(
+        &self,
+        py: Python<'_>,
+        values: &[Q],
+    ) -> Option<Py<PyAny>> {
+        each_family!(&self.core, f => f.with_child(values, |c| handle_of(py, c))).flatten()
+    }
+
+    /// Builds the child object for `values` (outside any lock) and registers it, or
+    /// returns the one another thread registered first.
+    fn create_child<'py>(
+        slf: &Bound<'py, Self>,
+        values: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let this = slf.get();
+        let py = slf.py();
+        each_family!(&this.core, f => f.check_new(values.len())).map_err(map_metric_error)?;
+        let key = PyTuple::new(py, &values)?;
+        let child = this.child_type.bind(py).call1((slf, key))?;
+        let handle = child.clone().unbind();
+        let inserted = match &this.core {
+            AnyFamily::Counter(f) => {
+                let core = Arc::clone(&child.cast::<crate::counter::CounterChild>()?.get().core);
+                f.insert(values, core, handle, |c| handle_of(py, c))
+            }
+            AnyFamily::Gauge(f) => {
+                let core = Arc::clone(&child.cast::<crate::gauge::GaugeChild>()?.get().core);
+                f.insert(values, core, handle, |c| handle_of(py, c))
+            }
+            AnyFamily::Histogram(f) => {
+                let core =
+                    Arc::clone(&child.cast::<crate::histogram::HistogramChild>()?.get().core);
+                f.insert(values, core, handle, |c| handle_of(py, c))
+            }
+        }
+        .map_err(map_metric_error)?;
+        // The lock is released: dropping the unused object here is safe.
+        let stored = match inserted {
+            Inserted::New(stored) => stored,
+            Inserted::Existing(stored, unused) => {
+                drop(unused);
+                stored
+            }
+        };
+        Ok(stored.map_or(child, |h| h.into_bound(py)))
     }
 }
 
 #[pymethods]
 impl MetricFamily {
     /// The child for these label values, created on first use.
-    #[pyo3(signature = (*values, **labels))]
+    #[pyo3(signature = (*values, **labels), text_signature = "($self, /, *values, **labels)")]
     fn labels<'py>(
         slf: &Bound<'py, Self>,
         values: &Bound<'py, PyTuple>,
@@ -164,43 +281,35 @@ impl MetricFamily {
     ) -> PyResult<Bound<'py, PyAny>> {
         let this = slf.get();
         let py = slf.py();
-        let children = this.children.bind(py);
-        if labels.is_none()
-            && values.len() == this.label_count()
-            && values.iter().all(|v| v.is_exact_instance_of::<PyString>())
-        {
-            if let Some(child) = children.get_item(values)? {
-                return Ok(child);
+        if labels.is_none() && values.len() == this.label_count() {
+            if let Some(borrowed) = BorrowedValues::of(values.iter_borrowed()) {
+                if let Some(child) = this.registered(py, borrowed.as_slice()) {
+                    return Ok(child.into_bound(py));
+                }
             }
         }
         this.require_labels()?;
         let key = this.canonical(values, labels)?;
-        if let Some(child) = children.get_item(&key)? {
-            return Ok(child);
+        if let Some(child) = this.registered(py, &key) {
+            return Ok(child.into_bound(py));
         }
-        let child = this.child_type.bind(py).call1((slf, &key))?;
-        // Two threads may race to create the same child: both wrap the same core, and
-        // setdefault makes every caller get the one that was stored.
-        let (_, stored) = children.set_default_with_result(key, child)?;
-        Ok(stored)
+        Self::create_child(slf, key)
     }
 
     /// Removes the series with these label values, if present.
-    #[pyo3(signature = (*values))]
+    #[pyo3(signature = (*values), text_signature = "($self, /, *values)")]
     fn remove(&self, values: &Bound<'_, PyTuple>) -> PyResult<()> {
         self.require_labels()?;
         let key = self.canonical(values, None)?;
-        let strings = Self::strings(&key)?;
-        each_family!(&self.core, f => f.remove(&strings));
-        let children = self.children.bind(values.py());
-        if children.contains(&key)? {
-            children.del_item(&key)?;
-        }
+        // Dropped after the family's lock is released (the child may run a destructor).
+        let removed = each_family!(&self.core, f => f.remove(&key).map(|(_, c)| c.handle));
+        drop(removed);
         Ok(())
     }
 
     /// Removes every series whose labels include all of `labels` (prometheus_client's
-    /// `remove_by_labels`).
+    /// `remove_by_labels`), in one pass over the series.
+    #[pyo3(text_signature = "($self, /, labels)")]
     fn remove_by_labels(&self, labels: &Bound<'_, PyAny>) -> PyResult<()> {
         self.require_labels()?;
         let Ok(labels) = labels.cast::<PyDict>() else {
@@ -226,25 +335,35 @@ impl MetricFamily {
         if filter.is_empty() {
             return Ok(());
         }
-        each_family!(&self.core, f => f.remove_matching(&filter));
-        let children = self.children.bind(labels.py());
-        for key in children.keys() {
-            let key = key.cast_into::<PyTuple>()?;
-            let values = Self::strings(&key)?;
-            if filter.iter().all(|(i, v)| values[*i] == *v) {
-                children.del_item(&key)?;
-            }
-        }
+        let removed = each_family!(&self.core, f => f
+            .remove_matching(&filter)
+            .into_iter()
+            .map(|(_, c)| c.handle)
+            .collect::<Vec<_>>());
+        drop(removed);
         Ok(())
     }
 
     /// Removes every labelled series.
-    fn clear(&self, py: Python<'_>) {
+    #[pyo3(text_signature = "($self, /)")]
+    fn clear(&self) {
         if self.label_count() == 0 {
             return;
         }
-        each_family!(&self.core, f => f.clear());
-        self.children.bind(py).clear();
+        each_family!(&self.core, f => drop(f.clear()));
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.child_type)?;
+        // A family that is locked right now is skipped: the collector then sees fewer
+        // references and keeps the objects alive, which is always safe.
+        each_family!(&self.core, f => f.try_visit_handles(|h| visit.call(h))).map(|_| ())
+    }
+
+    fn __clear__(&self) {
+        if self.label_count() > 0 {
+            each_family!(&self.core, f => drop(f.clear()));
+        }
     }
 
     #[getter]

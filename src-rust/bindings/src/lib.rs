@@ -37,4 +37,19 @@ mod _native {
     use crate::parse::parse_exposition;
     #[pymodule_export]
     use crate::render::{render_openmetrics, render_text, shard_count};
+
+    use pyo3::prelude::*;
+
+    /// The fork gate's handlers and the shard count are set up at import rather than
+    /// on first use, so that no first use can be in flight in one thread while another
+    /// forks. (numpy is not imported here: `import vumeter` must not load it, so that
+    /// the CLI can limit BLAS threads first.)
+    #[pymodule_init]
+    // PyO3 requires module initialisers to return PyResult.
+    #[allow(clippy::unnecessary_wraps)]
+    fn init(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+        vumeter_core::sync::install_fork_handlers();
+        let _count = vumeter_core::shards::shard_count();
+        Ok(())
+    }
 }

@@ -11,7 +11,7 @@ fn render<'py>(
     py: Python<'py>,
     families: &[Bound<'py, MetricFamily>],
     created: bool,
-    renderer: fn(&[FamilyRef<'_>], RenderOptions) -> String,
+    renderer: fn(&[FamilyRef<'_, Py<PyAny>>], RenderOptions) -> String,
 ) -> PyResult<Bound<'py, PyBytes>> {
     // Function-backed gauges need Python, so they are evaluated before the GIL goes.
     for family in families {
@@ -19,7 +19,7 @@ fn render<'py>(
             gauge.get().refresh_functions(py)?;
         }
     }
-    let refs: Vec<FamilyRef<'_>> = families
+    let refs: Vec<FamilyRef<'_, Py<PyAny>>> = families
         .iter()
         .map(|f| match &f.get().core {
             AnyFamily::Counter(c) => FamilyRef::Counter(c),

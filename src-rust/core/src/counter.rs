@@ -1,18 +1,21 @@
 //! A counter child: one f64 cell per shard.
+//!
+//! Only non-negative amounts are added, so the value can never become NaN: an
+//! increment by `+Inf` (or a sum past the largest float) saturates the counter at
+//! `+Inf`, where it stays until `reset()`, as in prometheus_client.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::Mutex;
 
 use crate::atomic_float;
 use crate::clock::unix_now;
 use crate::error::MetricError;
-use crate::exemplar::Exemplar;
+use crate::exemplar::{Exemplar, ExemplarSlots};
 use crate::shards::ShardedCells;
 
 pub struct CounterCore {
     cells: ShardedCells,
     created: AtomicU64,
-    exemplar: Mutex<Option<Exemplar>>,
+    exemplar: ExemplarSlots,
 }
 
 /// A consistent read of one counter child.
@@ -32,10 +35,17 @@ impl Default for CounterCore {
 impl CounterCore {
     #[must_use]
     pub fn new() -> Self {
+        Self::with_shards(crate::shards::shard_count())
+    }
+
+    /// A counter with `shards` shards instead of this process's count (for sizing a
+    /// host other than this one).
+    #[must_use]
+    pub fn with_shards(shards: usize) -> Self {
         CounterCore {
-            cells: ShardedCells::new(1),
+            cells: ShardedCells::with_shards(1, shards),
             created: AtomicU64::new(unix_now().to_bits()),
-            exemplar: Mutex::new(None),
+            exemplar: ExemplarSlots::new(),
         }
     }
 
@@ -53,23 +63,23 @@ impl CounterCore {
     /// Adds `amount` and keeps `exemplar` as the series' latest exemplar.
     pub fn inc_with_exemplar(&self, amount: f64, exemplar: Exemplar) -> Result<(), MetricError> {
         self.inc(amount)?;
-        *lock(&self.exemplar) = Some(exemplar);
+        self.exemplar.store(1, 0, exemplar);
         Ok(())
     }
 
     #[must_use]
     pub fn value(&self) -> f64 {
+        // Folded from +0.0: `sum()` of no shard at all would be -0.0.
         self.cells
             .shards()
-            .map(|shard| atomic_float::load(&shard[0]))
-            .sum()
+            .fold(0.0, |total, shard| total + atomic_float::load(&shard[0]))
     }
 
     /// Back to zero, as if just created (prometheus_client's `Counter.reset`).
     pub fn reset(&self) {
         self.cells.zero();
         atomic_float::store(&self.created, unix_now());
-        *lock(&self.exemplar) = None;
+        self.exemplar.clear();
     }
 
     #[must_use]
@@ -77,17 +87,9 @@ impl CounterCore {
         CounterSnapshot {
             value: self.value(),
             created: atomic_float::load(&self.created),
-            exemplar: lock(&self.exemplar).clone(),
+            exemplar: self.exemplar.get(0),
         }
     }
-}
-
-/// Locks a mutex that guards plain data: a writer that panicked mid-update cannot leave
-/// an `Option<Exemplar>` half-written, so a poisoned lock is still usable.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -100,13 +102,19 @@ mod tests {
         std::thread::scope(|s| {
             for _ in 0..8 {
                 s.spawn(|| {
-                    for _ in 0..5_000 {
+                    for _ in 0..crate::test_rounds(5_000) {
                         c.inc(1.0).unwrap();
                     }
                 });
             }
         });
-        assert_eq!(c.value(), 40_000.0);
+        assert_eq!(c.value(), 8.0 * f64::from(crate::test_rounds(5_000)));
+    }
+
+    #[test]
+    fn an_untouched_counter_is_positive_zero() {
+        let c = CounterCore::new();
+        assert!(c.value().is_sign_positive() && c.value() == 0.0);
     }
 
     #[test]
@@ -116,6 +124,26 @@ mod tests {
         assert!(c.inc(f64::NAN).is_err());
         c.inc(2.5).unwrap();
         assert_eq!(c.value(), 2.5);
+        c.reset();
+        assert_eq!(c.value(), 0.0);
+    }
+
+    #[test]
+    fn infinity_saturates_and_never_becomes_nan() {
+        let c = CounterCore::new();
+        c.inc(f64::INFINITY).unwrap();
+        c.inc(5.0).unwrap();
+        c.inc(f64::INFINITY).unwrap();
+        assert_eq!(c.value(), f64::INFINITY);
+        assert!(c.inc(f64::NEG_INFINITY).is_err());
+        // Overflow of finite amounts saturates the same way, in any shard.
+        let big = CounterCore::new();
+        std::thread::scope(|s| {
+            s.spawn(|| big.inc(f64::MAX).unwrap());
+            s.spawn(|| big.inc(f64::MAX).unwrap());
+        });
+        big.inc(f64::MAX).unwrap();
+        assert_eq!(big.value(), f64::INFINITY);
         c.reset();
         assert_eq!(c.value(), 0.0);
     }

@@ -11,6 +11,12 @@ pub enum MetricError {
     NanObservation,
     /// A NaN inside a bulk observation; nothing from that call was recorded.
     NanInArray { index: usize },
+    /// An infinite observation of the opposite sign to the infinity `_sum` already
+    /// holds: the sum would become NaN.
+    OppositeInfinity { value: f64 },
+    /// `values[index]` is an infinity of the opposite sign to an earlier one in the same
+    /// array, or to the infinity `_sum` holds; nothing from that call was recorded.
+    OppositeInfinityInArray { index: usize, value: f64 },
     /// A label-value tuple of the wrong length.
     LabelCount { expected: usize, got: usize },
     /// A new label set past the metric's cardinality limit.
@@ -35,6 +41,18 @@ impl fmt::Display for MetricError {
             MetricError::NanInArray { index } => write!(
                 f,
                 "values[{index}] is NaN: expected only numbers; nothing from this call was recorded"
+            ),
+            MetricError::OppositeInfinity { value } => write!(
+                f,
+                "cannot observe {value}: _sum is already {}, and adding {value} would make it \
+                 NaN; nothing was recorded",
+                -value
+            ),
+            MetricError::OppositeInfinityInArray { index, value } => write!(
+                f,
+                "values[{index}] is {value}, but an earlier value or _sum is already {}: \
+                 the sum would become NaN; nothing from this call was recorded",
+                -value
             ),
             MetricError::LabelCount { expected, got } => {
                 write!(f, "Incorrect label count (expected {expected}, got {got})")

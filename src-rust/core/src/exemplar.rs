@@ -1,6 +1,9 @@
 //! OpenMetrics exemplars: the labels (a trace id, usually) of one observation.
 
+use std::sync::OnceLock;
+
 use crate::error::MetricError;
+use crate::sync::{self, Mutex};
 
 /// OpenMetrics caps the combined length of an exemplar's label names and values.
 pub const MAX_EXEMPLAR_RUNES: usize = 128;
@@ -43,6 +46,59 @@ impl Exemplar {
             value,
             timestamp,
         })
+    }
+}
+
+/// The latest exemplar of each bucket of a child (one slot for a counter). The slots
+/// are allocated with the first exemplar, so a child that never gets one pays for a
+/// single empty pointer-sized cell.
+#[derive(Default)]
+pub struct ExemplarSlots(OnceLock<Box<[Mutex<Option<Exemplar>>]>>);
+
+impl ExemplarSlots {
+    #[must_use]
+    pub const fn new() -> Self {
+        ExemplarSlots(OnceLock::new())
+    }
+
+    /// Keeps `exemplar` as the latest of slot `index` of `len` slots.
+    pub fn store(&self, len: usize, index: usize, exemplar: Exemplar) {
+        let slots = if let Some(slots) = self.0.get() {
+            slots
+        } else {
+            // Initialised inside a fork gate section, so a fork never copies the
+            // once-lock mid-initialisation.
+            let _section = sync::enter();
+            self.0
+                .get_or_init(|| (0..len).map(|_| Mutex::new(None)).collect())
+        };
+        let previous = slots[index].lock().replace(exemplar);
+        drop(previous);
+    }
+
+    /// The exemplars of `len` slots (all None when none was ever stored).
+    #[must_use]
+    pub fn snapshot(&self, len: usize) -> Vec<Option<Exemplar>> {
+        match self.0.get() {
+            Some(slots) => slots.iter().map(|slot| slot.lock().clone()).collect(),
+            None => vec![None; len],
+        }
+    }
+
+    /// The exemplar of slot `index`, if any.
+    #[must_use]
+    pub fn get(&self, index: usize) -> Option<Exemplar> {
+        self.0.get().and_then(|slots| slots[index].lock().clone())
+    }
+
+    /// Forgets every exemplar (counter reset).
+    pub fn clear(&self) {
+        if let Some(slots) = self.0.get() {
+            for slot in slots {
+                let previous = slot.lock().take();
+                drop(previous);
+            }
+        }
     }
 }
 

@@ -2,12 +2,11 @@
 //! insertion order (the order prometheus_client renders them in).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use indexmap::IndexMap;
-
-use crate::counter::lock;
 use crate::error::MetricError;
+use crate::registry::OrderedMap;
+use crate::sync::RwLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
@@ -69,77 +68,161 @@ impl Descriptor {
     }
 }
 
-/// A family of children of type `C`.
-pub struct Family<C> {
+/// One labelled series: its core, and what the embedding layer attached to it (the
+/// Python bindings keep the series' Python object there, so that the core's map is the
+/// only registry of children).
+pub struct Child<C, H> {
+    pub core: Arc<C>,
+    pub handle: Option<H>,
+}
+
+/// A child taken out of its family; dropping it drops the handle, so callers drop it
+/// only after the family's lock is released (a handle's destructor may run Python).
+pub type Removed<C, H> = (Box<[String]>, Child<C, H>);
+
+/// A family of children of type `C`, each with an optional handle `H`.
+///
+/// Nothing owned by the family is dropped while its lock is held: removal hands the
+/// removed children back to the caller. Lookups, creation and removal are O(1)
+/// (removal amortised); `children()` walks the live children in insertion order.
+pub struct Family<C, H = ()> {
     pub descriptor: Descriptor,
-    children: Mutex<IndexMap<Box<[String]>, Arc<C>>>,
+    children: RwLock<OrderedMap<Child<C, H>>>,
     max_children: Option<usize>,
     rejected: AtomicU64,
 }
 
-impl<C> Family<C> {
+impl<C, H> Family<C, H> {
     #[must_use]
     pub fn new(descriptor: Descriptor, max_children: Option<usize>) -> Self {
         Family {
             descriptor,
-            children: Mutex::new(IndexMap::new()),
+            children: RwLock::new(OrderedMap::default()),
             max_children,
             rejected: AtomicU64::new(0),
         }
     }
 
-    /// The child for `values`, created with `make` if new. Refused when the number of
-    /// values is wrong or a new child would pass the cardinality limit.
+    fn check_count(&self, got: usize) -> Result<(), MetricError> {
+        let expected = self.descriptor.label_names.len();
+        if got == expected {
+            Ok(())
+        } else {
+            Err(MetricError::LabelCount { expected, got })
+        }
+    }
+
+    /// Refuses (and counts) a new child when `len` children already fill the limit.
+    fn check_room(&self, len: usize) -> Result<(), MetricError> {
+        match self.max_children {
+            Some(limit) if len >= limit => {
+                self.rejected.fetch_add(1, Ordering::Relaxed);
+                Err(MetricError::CardinalityLimit {
+                    metric: self.descriptor.name.clone(),
+                    limit,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The child for `values`, created with `make` (and no handle) if new. Refused
+    /// when the number of values is wrong or a new child would pass the cardinality
+    /// limit.
     pub fn get_or_create(
         &self,
         values: Vec<String>,
         make: impl FnOnce() -> C,
     ) -> Result<Arc<C>, MetricError> {
-        let expected = self.descriptor.label_names.len();
-        if values.len() != expected {
-            return Err(MetricError::LabelCount {
-                expected,
-                got: values.len(),
-            });
+        self.check_count(values.len())?;
+        let mut children = self.children.write();
+        if let Some(child) = children.get(&values) {
+            return Ok(Arc::clone(&child.core));
         }
-        let mut children = lock(&self.children);
-        if let Some(child) = children.get(values.as_slice()) {
-            return Ok(Arc::clone(child));
-        }
-        if let Some(limit) = self.max_children {
-            if children.len() >= limit {
-                self.rejected.fetch_add(1, Ordering::Relaxed);
-                return Err(MetricError::CardinalityLimit {
-                    metric: self.descriptor.name.clone(),
-                    limit,
-                });
+        self.check_room(children.len())?;
+        let core = Arc::new(make());
+        children.insert_new(
+            values.into_boxed_slice(),
+            Child {
+                core: Arc::clone(&core),
+                handle: None,
+            },
+        );
+        Ok(core)
+    }
+
+    /// What `read` makes of the child for `values`, if there is one. `read` runs under
+    /// the family's lock, so it must not run Python code (cloning a handle is fine).
+    pub fn with_child<Q: AsRef<str>, R>(
+        &self,
+        values: &[Q],
+        read: impl FnOnce(&Child<C, H>) -> R,
+    ) -> Option<R> {
+        self.children.read().get(values).map(read)
+    }
+
+    /// Refuses early, without building anything, when a new child could not be added
+    /// now (wrong number of values, or the cardinality limit is reached).
+    pub fn check_new(&self, count: usize) -> Result<(), MetricError> {
+        self.check_count(count)?;
+        let len = self.children.read().len();
+        self.check_room(len)
+    }
+
+    /// Adds a child built outside the lock: `core` with `handle`, for `values`. When
+    /// a child of `values` already exists, it is kept: `read` is applied to it and the
+    /// unused `handle` comes back, for the caller to drop outside the lock. (A child
+    /// without a handle whose core is `core` itself gets `handle`.)
+    pub fn insert<R>(
+        &self,
+        values: Vec<String>,
+        core: Arc<C>,
+        handle: H,
+        read: impl FnOnce(&Child<C, H>) -> R,
+    ) -> Result<Inserted<R, H>, MetricError> {
+        self.check_count(values.len())?;
+        let mut children = self.children.write();
+        if let Some(child) = children.get_mut(&values) {
+            if child.handle.is_none() && Arc::ptr_eq(&child.core, &core) {
+                child.handle = Some(handle);
+                return Ok(Inserted::New(read(child)));
             }
+            return Ok(Inserted::Existing(read(child), handle));
         }
-        let child = Arc::new(make());
-        children.insert(values.into_boxed_slice(), Arc::clone(&child));
-        Ok(child)
+        self.check_room(children.len())?;
+        let child = children.insert_new(
+            values.into_boxed_slice(),
+            Child {
+                core,
+                handle: Some(handle),
+            },
+        );
+        Ok(Inserted::New(read(child)))
     }
 
-    /// Removes the child for `values`; returns whether it existed.
-    pub fn remove(&self, values: &[String]) -> bool {
-        lock(&self.children).shift_remove(values).is_some()
+    /// Removes the child for `values` and hands it back (drop it outside any lock).
+    pub fn remove<Q: AsRef<str>>(&self, values: &[Q]) -> Option<Removed<C, H>> {
+        self.children.write().remove(values)
     }
 
-    /// Removes the children whose values match every `(label index, value)` pair.
-    pub fn remove_matching(&self, filter: &[(usize, String)]) -> usize {
-        let mut children = lock(&self.children);
-        let before = children.len();
-        children.retain(|values, _| !filter.iter().all(|(i, v)| values[*i] == *v));
-        before - children.len()
+    /// Removes, in one pass, the children whose values match every `(label index,
+    /// value)` pair, and hands them back.
+    pub fn remove_matching(&self, filter: &[(usize, String)]) -> Vec<Removed<C, H>> {
+        self.children
+            .write()
+            .remove_where(|values, _| filter.iter().all(|(i, v)| values[*i] == *v))
     }
 
-    pub fn clear(&self) {
-        lock(&self.children).clear();
+    /// Removes every child in O(1) under the lock; the children come back in a value
+    /// the caller drops outside it.
+    #[must_use = "drop the removed children outside the family's lock"]
+    pub fn clear(&self) -> ClearedChildren<C, H> {
+        ClearedChildren(self.children.write().take())
     }
 
     #[must_use]
     pub fn len(&self) -> usize {
-        lock(&self.children).len()
+        self.children.read().len()
     }
 
     #[must_use]
@@ -162,10 +245,52 @@ impl<C> Family<C> {
     /// values are read afterwards, without blocking writers or `labels()`.
     #[must_use]
     pub fn children(&self) -> Vec<(Box<[String]>, Arc<C>)> {
-        lock(&self.children)
+        self.children
+            .read()
             .iter()
-            .map(|(k, v)| (k.clone(), Arc::clone(v)))
+            .map(|(k, child)| (k.into(), Arc::clone(&child.core)))
             .collect()
+    }
+
+    /// Calls `visit` on every handle, unless the family is locked right now (then on
+    /// none, and returns false). For a garbage collector's traversal, which must not
+    /// wait; `visit` runs under the lock.
+    pub fn try_visit_handles<E>(
+        &self,
+        mut visit: impl FnMut(&H) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        let Some(children) = self.children.try_read() else {
+            return Ok(false);
+        };
+        for (_, child) in children.iter() {
+            if let Some(handle) = &child.handle {
+                visit(handle)?;
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The outcome of [`Family::insert`].
+pub enum Inserted<R, H> {
+    /// The new child was added.
+    New(R),
+    /// A child of these values already existed; the unused handle is handed back.
+    Existing(R, H),
+}
+
+/// Every child of a family, taken out by [`Family::clear`].
+pub struct ClearedChildren<C, H>(OrderedMap<Child<C, H>>);
+
+impl<C, H> ClearedChildren<C, H> {
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
     }
 }
 
@@ -210,7 +335,8 @@ mod tests {
             .map(|(k, _)| k[0].clone())
             .collect();
         assert_eq!(keys, vec!["b", "a"]);
-        assert!(f.remove(&["b".into(), "x".into()]));
+        assert!(f.remove(&["b", "x"]).is_some());
+        assert!(f.remove(&["b", "x"]).is_none());
         assert_eq!(f.len(), 1);
         assert_eq!(
             f.get_or_create(vec!["only-one".into()], CounterCore::new)
@@ -237,7 +363,51 @@ mod tests {
             Err(MetricError::CardinalityLimit { limit: 2, .. })
         ));
         assert_eq!(f.rejected(), 1);
-        assert_eq!(f.remove_matching(&[(1, "m".into())]), 2);
+        assert_eq!(f.remove_matching(&[(1, "m".into())]).len(), 2);
         assert!(f.is_empty());
+    }
+
+    #[test]
+    fn insert_keeps_the_first_child_and_returns_the_unused_handle() {
+        let f: Family<CounterCore, &'static str> = Family::new(
+            Descriptor::new("c", "h", "", MetricKind::Counter, vec!["k".into()]),
+            Some(2),
+        );
+        let first = Arc::new(CounterCore::new());
+        let got = f
+            .insert(vec!["a".into()], Arc::clone(&first), "first", |c| c.handle)
+            .unwrap();
+        assert!(matches!(got, Inserted::New(Some("first"))));
+        let got = f
+            .insert(
+                vec!["a".into()],
+                Arc::new(CounterCore::new()),
+                "second",
+                |c| Arc::ptr_eq(&c.core, &first),
+            )
+            .unwrap();
+        assert!(matches!(got, Inserted::Existing(true, "second")));
+        assert_eq!(f.with_child(&["a"], |c| c.handle), Some(Some("first")));
+        assert_eq!(f.with_child(&["b"], |c| c.handle), None);
+        // A child made without a handle gets one when the same core is inserted.
+        let bare = f.get_or_create(vec!["b".into()], CounterCore::new).unwrap();
+        let got = f.insert(vec!["b".into()], bare, "b", |c| c.handle).unwrap();
+        assert!(matches!(got, Inserted::New(Some("b"))));
+        assert!(f.check_new(1).is_err(), "the limit of 2 is reached");
+        assert!(f
+            .insert(vec!["c".into()], Arc::new(CounterCore::new()), "c", |_| ())
+            .is_err());
+        assert_eq!(f.rejected(), 2);
+        let mut seen = Vec::new();
+        assert_eq!(
+            f.try_visit_handles(|h| {
+                seen.push(*h);
+                Ok::<(), ()>(())
+            }),
+            Ok(true)
+        );
+        assert_eq!(seen, vec!["first", "b"]);
+        let cleared = f.clear();
+        assert_eq!((cleared.len(), f.len()), (2, 0));
     }
 }

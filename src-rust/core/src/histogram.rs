@@ -6,24 +6,45 @@
 //! the next, and the `+Inf` bucket always equals `_count`. `_sum` is read in the same
 //! pass; an observation in flight may be in the counts and not yet in the sum, never
 //! the reverse in a way that lasts past the observation.
+//!
+//! `_sum` never becomes NaN through recorded values. NaN observations are refused. An
+//! infinite observation is counted in its bucket and in `_count` and saturates `_sum`
+//! to that infinity for good (so does a sum that overflows the largest float); an
+//! infinity of the other sign after that is refused with nothing recorded, because
+//! `+Inf + -Inf` is NaN. The sign `_sum` saturated to is kept once per child, apart
+//! from the per-shard partial sums, so shards that overflowed apart can never add up
+//! to NaN.
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 
-use crate::atomic_float;
-use crate::buckets::BucketLayout;
+use crate::buckets::{BucketLayout, BulkValues};
 use crate::clock::unix_now;
-use crate::counter::lock;
 use crate::error::MetricError;
-use crate::exemplar::Exemplar;
+use crate::exemplar::{Exemplar, ExemplarSlots};
 use crate::shards::ShardedCells;
+
+/// No infinity yet, `_sum` is `+Inf`, `_sum` is `-Inf`.
+const FINITE: u8 = 0;
+const POSITIVE: u8 = 1;
+const NEGATIVE: u8 = 2;
+
+fn sign_of(infinity: f64) -> u8 {
+    if infinity > 0.0 {
+        POSITIVE
+    } else {
+        NEGATIVE
+    }
+}
 
 pub struct HistogramCore {
     layout: Arc<BucketLayout>,
     /// Cells 0..len are bucket counts; cell `len` is the sum.
     cells: ShardedCells,
+    /// Which infinity `_sum` saturated to, if any (FINITE, POSITIVE, NEGATIVE); set once.
+    saturated: AtomicU8,
     created: f64,
-    exemplars: Box<[Mutex<Option<Exemplar>>]>,
+    exemplars: ExemplarSlots,
 }
 
 /// A self-consistent read of one histogram child.
@@ -46,10 +67,18 @@ impl HistogramSnapshot {
 impl HistogramCore {
     #[must_use]
     pub fn new(layout: Arc<BucketLayout>) -> Self {
+        Self::with_shards(layout, crate::shards::shard_count())
+    }
+
+    /// A histogram with `shards` shards instead of this process's count (for sizing a
+    /// host other than this one).
+    #[must_use]
+    pub fn with_shards(layout: Arc<BucketLayout>, shards: usize) -> Self {
         let buckets = layout.len();
         HistogramCore {
-            cells: ShardedCells::new(buckets + 1),
-            exemplars: (0..buckets).map(|_| Mutex::new(None)).collect(),
+            cells: ShardedCells::with_shards(buckets + 1, shards),
+            saturated: AtomicU8::new(FINITE),
+            exemplars: ExemplarSlots::new(),
             created: unix_now(),
             layout,
         }
@@ -60,16 +89,68 @@ impl HistogramCore {
         &self.layout
     }
 
-    /// Records one value; NaN is refused before anything is written.
-    #[inline]
-    pub fn observe(&self, value: f64) -> Result<usize, MetricError> {
+    /// Marks `_sum` as saturated to the sign of `infinity`; true when that is (now) the
+    /// saturated sign, false when `_sum` already saturated to the other one.
+    fn saturate(&self, infinity: f64) -> bool {
+        let sign = sign_of(infinity);
+        match self
+            .saturated
+            .compare_exchange(FINITE, sign, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => true,
+            Err(current) => current == sign,
+        }
+    }
+
+    /// Refuses NaN, and an infinity opposite to the one `_sum` holds, before anything is
+    /// written; claims the saturation sign for an accepted infinity.
+    #[cold]
+    fn admit_non_finite(&self, value: f64) -> Result<(), MetricError> {
         if value.is_nan() {
             return Err(MetricError::NanObservation);
+        }
+        if self.saturate(value) {
+            Ok(())
+        } else {
+            Err(MetricError::OppositeInfinity { value })
+        }
+    }
+
+    /// Adds `value` to a shard's partial sum. A partial sum becomes non-finite only
+    /// after the saturation sign was claimed (the first claim stands), so while no sign
+    /// is set every partial sum is finite and their total cannot be NaN.
+    #[inline]
+    fn add_to_sum(&self, cell: &AtomicU64, value: f64) {
+        let mut current = cell.load(Ordering::Relaxed);
+        loop {
+            let next = f64::from_bits(current) + value;
+            if !next.is_finite() && !next.is_nan() {
+                self.saturate(next);
+            }
+            // Release: a scrape that reads a non-finite partial sum also sees the sign.
+            match cell.compare_exchange_weak(
+                current,
+                next.to_bits(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Records one value; NaN, and an infinity opposite to `_sum`'s, are refused
+    /// before anything is written. Returns the value's bucket.
+    #[inline]
+    pub fn observe(&self, value: f64) -> Result<usize, MetricError> {
+        if !value.is_finite() {
+            self.admit_non_finite(value)?;
         }
         let bucket = self.layout.index(value);
         let shard = self.cells.local();
         shard[bucket].fetch_add(1, Ordering::Relaxed);
-        atomic_float::add(&shard[self.layout.len()], value);
+        self.add_to_sum(&shard[self.layout.len()], value);
         Ok(bucket)
     }
 
@@ -84,28 +165,31 @@ impl HistogramCore {
         }
         let exemplar = Exemplar::new(labels, value, unix_now())?;
         let bucket = self.observe(value)?;
-        *lock(&self.exemplars[bucket]) = Some(exemplar);
+        self.exemplars.store(self.layout.len(), bucket, exemplar);
         Ok(())
     }
 
-    /// Records every value of `values`, or none of them if one is NaN (the error names
-    /// the first). The batch is bucketed privately and published with one atomic add
-    /// per touched bucket.
-    pub fn observe_many<T: crate::buckets::BulkValue>(
-        &self,
-        values: &[T],
-    ) -> Result<(), MetricError> {
+    /// Records every value of `values`, or none of them if one is NaN or an infinity
+    /// opposite to an earlier one or to `_sum`'s (the error names the first). The
+    /// batch is bucketed privately and published with one atomic add per touched
+    /// bucket.
+    pub fn observe_many<S: BulkValues + ?Sized>(&self, values: &S) -> Result<(), MetricError> {
         if values.is_empty() {
             return Ok(());
         }
         let batch = self.layout.count_batch(values)?;
+        if let Some((index, value)) = batch.first_infinity {
+            if !self.saturate(value) {
+                return Err(MetricError::OppositeInfinityInArray { index, value });
+            }
+        }
         let shard = self.cells.local();
         for (cell, &count) in shard.iter().zip(&batch.counts) {
             if count > 0 {
                 cell.fetch_add(count, Ordering::Relaxed);
             }
         }
-        atomic_float::add(&shard[self.layout.len()], batch.sum);
+        self.add_to_sum(&shard[self.layout.len()], batch.sum);
         Ok(())
     }
 
@@ -118,8 +202,13 @@ impl HistogramCore {
             for (total, cell) in counts.iter_mut().zip(&shard[..buckets]) {
                 *total += cell.load(Ordering::Relaxed);
             }
-            sum += atomic_float::load(&shard[buckets]);
+            sum += f64::from_bits(shard[buckets].load(Ordering::Acquire));
         }
+        let sum = match self.saturated.load(Ordering::Acquire) {
+            POSITIVE => f64::INFINITY,
+            NEGATIVE => f64::NEG_INFINITY,
+            _ => sum,
+        };
         let mut running = 0;
         let cumulative = counts
             .into_iter()
@@ -132,7 +221,7 @@ impl HistogramCore {
             cumulative,
             sum,
             created: self.created,
-            exemplars: self.exemplars.iter().map(|e| lock(e).clone()).collect(),
+            exemplars: self.exemplars.snapshot(buckets),
         }
     }
 }
@@ -169,6 +258,65 @@ mod tests {
     }
 
     #[test]
+    fn sum_saturates_to_the_first_infinity_and_never_becomes_nan() {
+        let h = core(&[1.0]);
+        h.observe(f64::INFINITY).unwrap();
+        h.observe(2.0).unwrap();
+        assert_eq!(
+            h.observe(f64::NEG_INFINITY),
+            Err(MetricError::OppositeInfinity {
+                value: f64::NEG_INFINITY
+            })
+        );
+        h.observe(f64::INFINITY).unwrap();
+        let s = h.snapshot();
+        assert_eq!((s.sum, s.count(), s.cumulative[0]), (f64::INFINITY, 3, 0));
+        // Bulk: an opposite infinity anywhere records nothing.
+        assert_eq!(
+            h.observe_many(&[0.5, f64::NEG_INFINITY]),
+            Err(MetricError::OppositeInfinityInArray {
+                index: 1,
+                value: f64::NEG_INFINITY
+            })
+        );
+        h.observe_many(&[0.5, f64::INFINITY]).unwrap();
+        assert_eq!(h.snapshot().count(), 5);
+        assert_eq!(h.snapshot().sum, f64::INFINITY);
+
+        let fresh = core(&[1.0]);
+        assert_eq!(
+            fresh.observe_many(&[f64::NEG_INFINITY, 1.0, f64::INFINITY]),
+            Err(MetricError::OppositeInfinityInArray {
+                index: 2,
+                value: f64::INFINITY
+            })
+        );
+        assert_eq!(fresh.snapshot().count(), 0);
+        assert_eq!(fresh.snapshot().sum, 0.0);
+    }
+
+    #[test]
+    fn shards_that_overflow_apart_never_sum_to_nan() {
+        let h = core(&[0.0]);
+        // Two threads (two shards) overflow to opposite infinities with finite values.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                h.observe(f64::MAX).unwrap();
+                h.observe(f64::MAX).unwrap();
+            });
+        });
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                h.observe(-f64::MAX).unwrap();
+                h.observe(-f64::MAX).unwrap();
+            });
+        });
+        let s = h.snapshot();
+        assert_eq!(s.count(), 4);
+        assert_eq!(s.sum, f64::INFINITY, "the first overflow's sign stands");
+    }
+
+    #[test]
     fn exemplar_lands_in_the_observed_bucket() {
         let h = core(&[1.0, 2.0]);
         h.observe_with_exemplar(1.5, vec![("trace_id".into(), "t".into())])
@@ -185,11 +333,13 @@ mod tests {
     #[test]
     fn concurrent_scrapes_are_self_consistent() {
         let h = core(&[0.25, 0.5, 0.75]);
+        let rounds = crate::test_rounds(20_000);
+        let total = 4 * u64::from(rounds);
         std::thread::scope(|s| {
             for t in 0..4 {
                 let h = &h;
                 s.spawn(move || {
-                    for i in 0..20_000 {
+                    for i in 0..rounds {
                         h.observe(f64::from((i + t) % 10) / 10.0).unwrap();
                     }
                 });
@@ -197,7 +347,7 @@ mod tests {
             s.spawn(|| {
                 // Scrapes until every write has landed (the writers finish in any case).
                 let mut last = 0;
-                while last < 80_000 {
+                while last < total {
                     let snap = h.snapshot();
                     assert!(snap.cumulative.windows(2).all(|w| w[0] <= w[1]));
                     assert!(snap.count() >= last);
@@ -205,6 +355,6 @@ mod tests {
                 }
             });
         });
-        assert_eq!(h.snapshot().count(), 80_000);
+        assert_eq!(h.snapshot().count(), total);
     }
 }

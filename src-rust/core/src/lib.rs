@@ -8,7 +8,9 @@
 //! - [`atomic_float`]: f64 arithmetic on `AtomicU64` bit patterns.
 //! - [`buckets`]: histogram bucket layouts and the scalar and bulk bucketing kernels.
 //! - [`counter`], [`gauge`], [`histogram`]: one metric child each.
-//! - [`family`]: a metric with its label names and labelled children.
+//! - [`family`]: a metric with its label names and labelled children (kept in the
+//!   insertion-ordered map of `registry`, with O(1) lookups and removal).
+//! - [`sync`]: the fork-safe locks every other module uses.
 //! - [`exposition`]: Prometheus text 0.0.4 and OpenMetrics 1.0 renderers.
 //! - [`parse`]: reading either format back into families (for `vumeter top`).
 
@@ -26,11 +28,29 @@ pub mod family;
 pub mod gauge;
 pub mod histogram;
 pub mod parse;
+mod registry;
 pub mod shards;
+pub mod sync;
+
+/// Loop counts for stress tests: the full count natively, a few rounds under Miri (which
+/// interprets every instruction and explores thread interleavings).
+#[cfg(test)]
+pub(crate) const fn test_rounds(native: u32) -> u32 {
+    if cfg!(miri) {
+        let few = native / 500;
+        if few < 8 {
+            8
+        } else {
+            few
+        }
+    } else {
+        native
+    }
+}
 
 pub use counter::CounterCore;
 pub use error::MetricError;
 pub use exemplar::Exemplar;
-pub use family::{Descriptor, Family, MetricKind};
+pub use family::{Child, Descriptor, Family, Inserted, MetricKind};
 pub use gauge::GaugeCore;
 pub use histogram::HistogramCore;

@@ -1,35 +1,60 @@
 //! The shard storage seam.
 //!
-//! A metric child owns one [`ShardedCells`]: `shard_count()` copies of its cells, each
-//! copy on its own cache lines. A thread always updates the same shard, so concurrent
-//! writers on different cores do not contend for a cache line, and a scrape sums the
-//! shards. All allocation of metric cells goes through [`ShardedCells::new`]; a
+//! A metric child owns one [`ShardedCells`]: up to `shard_count()` copies (shards) of
+//! its cells, each on its own cache lines. A thread always updates the same shard, so
+//! concurrent writers on different cores do not contend for a cache line, and a scrape
+//! sums the shards. A shard's lines are allocated on the first write of a thread that
+//! maps to it, so a child pays for the shards its writers use (one for a child only
+//! one thread touches), not for every core of the host: what is always there is one
+//! pointer per shard. All allocation of metric cells goes through this module; a
 //! shared-memory backend (several worker processes aggregating into one scrape) only
 //! has to provide the lines here.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::alloc::{self, Layout};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-const CELLS_PER_LINE: usize = 8;
+/// Bytes in a cache line: every shard starts on its own line.
+const LINE_BYTES: usize = 64;
+const CELLS_PER_LINE: usize = LINE_BYTES / std::mem::size_of::<AtomicU64>();
 
-/// One 64-byte cache line of cells.
-#[repr(C, align(64))]
-struct Line([AtomicU64; CELLS_PER_LINE]);
+/// The most shards a child can have. Writers on the same shard only share a cache
+/// line, and with the interpreter lock few threads write at the same instant, so more
+/// than 16 shards would cost 8 bytes per shard on every child for no measurable gain.
+pub const MAX_SHARDS: usize = 16;
 
-impl Line {
-    fn zeroed() -> Self {
-        Line(std::array::from_fn(|_| AtomicU64::new(0)))
-    }
+/// The environment variable that overrides the shard count (a power of two, 1 to 256),
+/// read once per process: for sizing experiments and for hosts where the default does
+/// not fit.
+pub const SHARDS_ENV: &str = "VUMETER_SHARDS";
+
+/// The default shard count for a host with `cpus` cores: about twice the cores, a power
+/// of two, at least 4 and at most [`MAX_SHARDS`].
+#[must_use]
+pub fn shard_count_for(cpus: usize) -> usize {
+    (cpus.max(1) * 2).next_power_of_two().clamp(4, MAX_SHARDS)
 }
 
-/// Number of shards per metric child: a power of two, at least 4 and at most 64, about
-/// twice the available parallelism so that threads rarely share a shard.
+/// Shards per metric child in this process: `VUMETER_SHARDS` when set to a power of two
+/// from 1 to 256, otherwise [`shard_count_for`] the available parallelism.
 #[must_use]
 pub fn shard_count() -> usize {
     static COUNT: OnceLock<usize> = OnceLock::new();
+    if let Some(&count) = COUNT.get() {
+        return count;
+    }
+    // Initialised inside a fork gate section, so a fork never copies the once-lock
+    // in the middle of its initialisation.
+    let _section = crate::sync::enter();
     *COUNT.get_or_init(|| {
-        let cpus = std::thread::available_parallelism().map_or(4, std::num::NonZero::get);
-        (cpus * 2).next_power_of_two().clamp(4, 64)
+        let forced = std::env::var(SHARDS_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| n.is_power_of_two() && *n <= 256);
+        forced.unwrap_or_else(|| {
+            shard_count_for(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+        })
     })
 }
 
@@ -40,47 +65,98 @@ thread_local! {
     static THREAD_SLOT: usize = NEXT_THREAD_SLOT.fetch_add(1, Ordering::Relaxed);
 }
 
-/// This thread's slot; `slot & (shard_count() - 1)` is its shard.
+/// This thread's slot; `slot % shards` is its shard.
 #[inline]
 #[must_use]
 pub fn thread_slot() -> usize {
     THREAD_SLOT.with(|slot| *slot)
 }
 
-/// `shards` copies of `cells` atomic u64 cells, zero-initialised, each copy line-aligned.
+/// Up to `shards` copies of `cells` atomic u64 cells, each copy zero-initialised and
+/// line-aligned, allocated on its first write.
 pub struct ShardedCells {
-    lines: Box<[Line]>,
+    /// One pointer per shard to its `cells` cells, null until a thread writes it. A
+    /// non-null pointer never changes until drop.
+    shards: Box<[AtomicPtr<AtomicU64>]>,
     cells: usize,
-    lines_per_shard: usize,
-    mask: usize,
 }
 
 impl ShardedCells {
+    /// Cells for this process's [`shard_count`].
     #[must_use]
     pub fn new(cells: usize) -> Self {
-        let shards = shard_count();
-        let lines_per_shard = cells.div_ceil(CELLS_PER_LINE).max(1);
-        let lines = (0..shards * lines_per_shard)
-            .map(|_| Line::zeroed())
-            .collect();
+        Self::with_shards(cells, shard_count())
+    }
+
+    /// Cells with `shards` shards (rounded up to a power of two).
+    #[must_use]
+    pub fn with_shards(cells: usize, shards: usize) -> Self {
+        let shards = shards.max(1).next_power_of_two();
         ShardedCells {
-            lines,
+            shards: (0..shards)
+                .map(|_| AtomicPtr::new(ptr::null_mut()))
+                .collect(),
             cells,
-            lines_per_shard,
-            mask: shards - 1,
         }
     }
 
-    /// The cells of shard `index` (taken modulo the shard count).
+    fn layout(&self) -> Layout {
+        let lines = self.cells.div_ceil(CELLS_PER_LINE).max(1);
+        // A whole number of lines, line-aligned: never fails for a sane cell count.
+        Layout::from_size_align(lines * LINE_BYTES, LINE_BYTES).expect("cell layout")
+    }
+
+    /// The cells behind a published shard pointer.
+    #[inline]
+    fn cells_at(&self, shard: NonNull<AtomicU64>) -> &[AtomicU64] {
+        // SAFETY: a published pointer comes from `allocate`: a zeroed, `layout()`-sized
+        // allocation of at least `cells` u64s (all zeros is a valid AtomicU64), owned
+        // by `self` and freed only in `drop`, so it outlives `&self`. The slice is
+        // derived from the allocation's own pointer, so it may span all of its lines.
+        unsafe { std::slice::from_raw_parts(shard.as_ptr(), self.cells) }
+    }
+
+    /// The cells of shard `index` (taken modulo the shard count), allocated now if no
+    /// thread wrote them before.
     #[inline]
     #[must_use]
     pub fn shard(&self, index: usize) -> &[AtomicU64] {
-        let first = &self.lines[(index & self.mask) * self.lines_per_shard];
-        // SAFETY: `Line` is `repr(C)` with exactly `CELLS_PER_LINE` cells and no padding
-        // (64 bytes, 64-aligned), so a shard's `lines_per_shard` consecutive lines are
-        // `lines_per_shard * CELLS_PER_LINE >= cells` contiguous, initialised cells that
-        // live as long as `self`.
-        unsafe { std::slice::from_raw_parts(first.0.as_ptr(), self.cells) }
+        let slot = &self.shards[index & (self.shards.len() - 1)];
+        // Acquire: pairs with the publishing compare-exchange, so the zeroed cells are
+        // visible before they are used.
+        match NonNull::new(slot.load(Ordering::Acquire)) {
+            Some(shard) => self.cells_at(shard),
+            None => self.allocate(slot),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn allocate(&self, slot: &AtomicPtr<AtomicU64>) -> &[AtomicU64] {
+        let layout = self.layout();
+        // SAFETY: the layout has a non-zero size.
+        let fresh = unsafe { alloc::alloc_zeroed(layout) };
+        // The layout is 64-byte aligned, so the cast to the 8-byte-aligned cell is too.
+        #[allow(clippy::cast_ptr_alignment)]
+        let fresh = fresh.cast::<AtomicU64>();
+        let Some(fresh) = NonNull::new(fresh) else {
+            alloc::handle_alloc_error(layout)
+        };
+        match slot.compare_exchange(
+            ptr::null_mut(),
+            fresh.as_ptr(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => self.cells_at(fresh),
+            Err(winner) => {
+                // SAFETY: `fresh` was allocated above with `layout` and never shared.
+                unsafe { alloc::dealloc(fresh.as_ptr().cast(), layout) };
+                // Another thread published its shard first (never null: the exchange
+                // failed because the slot was no longer null).
+                self.cells_at(NonNull::new(winner).expect("published shard"))
+            }
+        }
     }
 
     /// The calling thread's shard.
@@ -90,15 +166,25 @@ impl ShardedCells {
         self.shard(thread_slot())
     }
 
-    /// Every shard, for merging at scrape time.
+    /// Every shard written so far, for merging at scrape time. A shard nobody wrote
+    /// holds only zeros, so skipping it changes no sum.
     pub fn shards(&self) -> impl Iterator<Item = &[AtomicU64]> + '_ {
-        (0..=self.mask).map(move |i| self.shard(i))
+        self.shards
+            .iter()
+            .filter_map(|slot| NonNull::new(slot.load(Ordering::Acquire)))
+            .map(|shard| self.cells_at(shard))
+    }
+
+    /// Shards allocated so far (at most the shard count).
+    #[must_use]
+    pub fn allocated(&self) -> usize {
+        self.shards().count()
     }
 
     /// Sets every cell of every shard to zero (counter reset).
     pub fn zero(&self) {
-        for line in &self.lines {
-            for cell in &line.0 {
+        for shard in self.shards() {
+            for cell in shard {
                 cell.store(0, Ordering::Relaxed);
             }
         }
@@ -110,26 +196,89 @@ impl ShardedCells {
     }
 }
 
+impl Drop for ShardedCells {
+    fn drop(&mut self) {
+        let layout = self.layout();
+        for slot in &mut self.shards {
+            let shard = *slot.get_mut();
+            if !shard.is_null() {
+                // SAFETY: every non-null pointer was allocated by `allocate` with this
+                // layout, and `&mut self` means no reference to its cells is left.
+                unsafe { alloc::dealloc(shard.cast(), layout) };
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn shards_are_disjoint_and_line_aligned() {
-        let cells = ShardedCells::new(11);
-        let starts: Vec<usize> = cells.shards().map(|s| s.as_ptr() as usize).collect();
-        assert_eq!(starts.len(), shard_count());
-        for pair in starts.windows(2) {
-            assert_eq!(pair[1] - pair[0], 128, "11 cells take two lines per shard");
-        }
+    fn shards_are_disjoint_line_aligned_and_lazy() {
+        let cells = ShardedCells::with_shards(11, 4);
+        assert_eq!(cells.allocated(), 0);
+        let starts: Vec<usize> = (0..4).map(|i| cells.shard(i).as_ptr() as usize).collect();
+        assert_eq!(cells.allocated(), 4);
         assert!(starts.iter().all(|p| p % 64 == 0));
-        cells.shard(1)[10].store(7, Ordering::Relaxed);
+        for (i, a) in starts.iter().enumerate() {
+            for b in &starts[i + 1..] {
+                assert!(a.abs_diff(*b) >= 128, "11 cells take two lines per shard");
+            }
+        }
+        // Every cell of a multi-line shard is usable (the slice spans its lines).
+        for (i, cell) in cells.shard(1).iter().enumerate() {
+            cell.store(i as u64, Ordering::Relaxed);
+        }
+        cells.shard(5)[10].store(7, Ordering::Relaxed);
         let total: u64 = cells.shards().map(|s| s[10].load(Ordering::Relaxed)).sum();
-        assert_eq!(total, 7);
+        assert_eq!(total, 7, "index 5 is shard 1: 10 was overwritten with 7");
         cells.zero();
         assert!(cells
             .shards()
             .all(|s| s.iter().all(|c| c.load(Ordering::Relaxed) == 0)));
+    }
+
+    #[test]
+    fn a_child_pays_for_the_shards_its_writers_use() {
+        let cells = ShardedCells::with_shards(3, 16);
+        cells.local()[0].fetch_add(1, Ordering::Relaxed);
+        cells.local()[0].fetch_add(1, Ordering::Relaxed);
+        assert_eq!(cells.allocated(), 1);
+        std::thread::scope(|s| {
+            s.spawn(|| cells.local()[2].fetch_add(5, Ordering::Relaxed));
+        });
+        let sum: u64 = cells.shards().map(|s| s[0].load(Ordering::Relaxed)).sum();
+        assert_eq!(sum, 2);
+        assert!(cells.allocated() <= 2);
+    }
+
+    #[test]
+    fn racing_first_writes_publish_one_shard() {
+        let cells = ShardedCells::with_shards(9, 1);
+        let threads = if cfg!(miri) { 3 } else { 8 };
+        let rounds = if cfg!(miri) { 20 } else { 10_000 };
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    for _ in 0..rounds {
+                        cells.shard(0)[8].fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert_eq!(cells.allocated(), 1);
+        assert_eq!(cells.shard(0)[8].load(Ordering::Relaxed), threads * rounds);
+    }
+
+    #[test]
+    fn default_counts_are_capped_powers_of_two() {
+        assert_eq!(shard_count_for(1), 4);
+        assert_eq!(shard_count_for(2), 4);
+        assert_eq!(shard_count_for(4), 8);
+        assert_eq!(shard_count_for(32), MAX_SHARDS);
+        assert_eq!(shard_count_for(128), MAX_SHARDS);
+        assert!(shard_count().is_power_of_two());
     }
 
     #[test]

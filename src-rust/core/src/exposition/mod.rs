@@ -18,13 +18,21 @@ pub use text::render_text;
 /// The line that ends an OpenMetrics document.
 pub const OPENMETRICS_EOF: &str = "# EOF\n";
 
-/// One family to render, whatever its kind.
-#[derive(Clone, Copy)]
-pub enum FamilyRef<'a> {
-    Counter(&'a Family<CounterCore>),
-    Gauge(&'a Family<GaugeCore>),
-    Histogram(&'a Family<HistogramCore>),
+/// One family to render, whatever its kind (`H`: the handle its children carry, which
+/// rendering ignores).
+pub enum FamilyRef<'a, H = ()> {
+    Counter(&'a Family<CounterCore, H>),
+    Gauge(&'a Family<GaugeCore, H>),
+    Histogram(&'a Family<HistogramCore, H>),
 }
+
+impl<H> Clone for FamilyRef<'_, H> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<H> Copy for FamilyRef<'_, H> {}
 
 #[derive(Debug, Clone, Copy)]
 pub struct RenderOptions {

@@ -9,7 +9,7 @@ use crate::exemplar::Exemplar;
 use crate::family::Descriptor;
 
 #[must_use]
-pub fn render_openmetrics(families: &[FamilyRef<'_>], options: RenderOptions) -> String {
+pub fn render_openmetrics<H>(families: &[FamilyRef<'_, H>], options: RenderOptions) -> String {
     let mut out = String::with_capacity(4096);
     for family in families {
         match family {

@@ -9,7 +9,7 @@ use super::{bucket_labels, FamilyRef, RenderOptions};
 use crate::family::Descriptor;
 
 #[must_use]
-pub fn render_text(families: &[FamilyRef<'_>], options: RenderOptions) -> String {
+pub fn render_text<H>(families: &[FamilyRef<'_, H>], options: RenderOptions) -> String {
     let mut out = String::with_capacity(4096);
     for family in families {
         match family {
