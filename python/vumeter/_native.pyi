@@ -9,7 +9,6 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import disjoint_base
 
-_ExemplarTuple: TypeAlias = tuple[list[tuple[str, str]], float, float]
 _BulkValues: TypeAlias = npt.NDArray[np.float64] | npt.NDArray[np.float32] | Sequence[float]
 
 class CardinalityLimitExceeded(ValueError): ...
@@ -52,7 +51,6 @@ class CounterFamily(MetricFamily):
     ) -> Self: ...
     def inc(self, amount: float = 1.0, exemplar: dict[str, str] | None = None) -> None: ...
     def reset(self) -> None: ...
-    def _snapshot(self) -> list[tuple[list[str], float, float, _ExemplarTuple | None]]: ...
 
 @disjoint_base
 class CounterChild:
@@ -78,7 +76,6 @@ class GaugeFamily(MetricFamily):
     def set(self, value: float) -> None: ...
     def set_to_current_time(self) -> None: ...
     def set_function(self, f: Callable[[], float]) -> None: ...
-    def _snapshot(self) -> list[tuple[list[str], float]]: ...
 
 @disjoint_base
 class GaugeChild:
@@ -109,9 +106,6 @@ class HistogramFamily(MetricFamily):
     def _upper_bounds(self) -> list[float]: ...
     @property
     def _linear_buckets(self) -> bool: ...
-    def _snapshot(
-        self,
-    ) -> list[tuple[list[str], list[int], float, float, list[_ExemplarTuple | None]]]: ...
 
 @disjoint_base
 class HistogramChild:
@@ -121,8 +115,24 @@ class HistogramChild:
     @property
     def _observable(self) -> bool: ...
 
-def render_text(families: Sequence[MetricFamily], created: bool = True) -> bytes: ...
-def render_openmetrics(families: Sequence[MetricFamily], created: bool = True) -> bytes: ...
+def render_text(parts: Sequence[MetricFamily | bytes], created: bool = True) -> bytes:
+    """Prometheus text 0.0.4 for ``parts`` in order: vumeter families rendered natively,
+    ``bytes`` (other collectors, rendered by prometheus_client) copied in. The GIL is
+    released for renders of more than 1,000 series."""
+
+def render_openmetrics(parts: Sequence[MetricFamily | bytes], created: bool = True) -> bytes:
+    """OpenMetrics 1.0 for ``parts`` in order, ending with ``# EOF``."""
+
+def family_samples(
+    family: MetricFamily,
+    created: bool,
+    sample_type: Callable[..., Any],
+    exemplar_type: Callable[..., Any],
+) -> list[Any]:
+    """The family's samples as ``sample_type(name, labels, value, None, exemplar)``
+    objects (prometheus_client's ``Sample`` and ``Exemplar``), shaped as in the text
+    format."""
+
 def shard_count() -> int: ...
 def parse_exposition(
     text: str, openmetrics: bool = False, only: AbstractSet[str] | None = None

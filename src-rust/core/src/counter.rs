@@ -1,7 +1,7 @@
 //! A counter child: one f64 cell per shard.
 
-use std::sync::atomic::AtomicU64;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::atomic_float;
 use crate::clock::unix_now;
@@ -13,6 +13,8 @@ pub struct CounterCore {
     cells: ShardedCells,
     created: AtomicU64,
     exemplar: Mutex<Option<Exemplar>>,
+    /// Set once the counter has had an exemplar: until then a scrape takes no lock.
+    has_exemplar: AtomicBool,
 }
 
 /// A consistent read of one counter child.
@@ -36,6 +38,7 @@ impl CounterCore {
             cells: ShardedCells::new(1),
             created: AtomicU64::new(unix_now().to_bits()),
             exemplar: Mutex::new(None),
+            has_exemplar: AtomicBool::new(false),
         }
     }
 
@@ -54,6 +57,7 @@ impl CounterCore {
     pub fn inc_with_exemplar(&self, amount: f64, exemplar: Exemplar) -> Result<(), MetricError> {
         self.inc(amount)?;
         *lock(&self.exemplar) = Some(exemplar);
+        self.has_exemplar.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -70,6 +74,19 @@ impl CounterCore {
         self.cells.zero();
         atomic_float::store(&self.created, unix_now());
         *lock(&self.exemplar) = None;
+    }
+
+    #[must_use]
+    pub fn created(&self) -> f64 {
+        atomic_float::load(&self.created)
+    }
+
+    /// The latest exemplar, locked; `None` without locking while there never was one.
+    #[must_use]
+    pub fn exemplar(&self) -> Option<MutexGuard<'_, Option<Exemplar>>> {
+        self.has_exemplar
+            .load(Ordering::Acquire)
+            .then(|| lock(&self.exemplar))
     }
 
     #[must_use]

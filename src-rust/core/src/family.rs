@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 
 use crate::counter::lock;
 use crate::error::MetricError;
+use crate::exposition::SeriesLabels;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
@@ -69,10 +70,47 @@ impl Descriptor {
     }
 }
 
+/// Children a renderer reads per hold of a family's children lock. A family this small
+/// is read under one hold; a larger one is copied out this many handles at a time (one
+/// reference-count increment each) and rendered with the lock free, so `labels()` on
+/// another thread, which waits for the lock holding the GIL, never waits long.
+pub const VISIT_SLICE: usize = 512;
+
+/// One child as the renderers see it: its label values, their exposition form
+/// (rendered once, when the child is created) and its core.
+pub struct Child<C> {
+    /// Insertion order, for resuming a sliced visit after concurrent removals.
+    seq: u64,
+    values: Arc<[String]>,
+    labels: SeriesLabels,
+    core: Arc<C>,
+}
+
+impl<C> Child<C> {
+    #[must_use]
+    pub fn values(&self) -> &[String] {
+        &self.values
+    }
+
+    #[must_use]
+    pub fn labels(&self) -> &SeriesLabels {
+        &self.labels
+    }
+
+    #[must_use]
+    pub fn core(&self) -> &C {
+        &self.core
+    }
+}
+
+/// Label values -> child, in insertion order.
+type Children<C> = IndexMap<Arc<[String]>, Arc<Child<C>>>;
+
 /// A family of children of type `C`.
 pub struct Family<C> {
     pub descriptor: Descriptor,
-    children: Mutex<IndexMap<Box<[String]>, Arc<C>>>,
+    children: Mutex<Children<C>>,
+    next_seq: AtomicU64,
     max_children: Option<usize>,
     rejected: AtomicU64,
 }
@@ -83,6 +121,7 @@ impl<C> Family<C> {
         Family {
             descriptor,
             children: Mutex::new(IndexMap::new()),
+            next_seq: AtomicU64::new(0),
             max_children,
             rejected: AtomicU64::new(0),
         }
@@ -104,7 +143,7 @@ impl<C> Family<C> {
         }
         let mut children = lock(&self.children);
         if let Some(child) = children.get(values.as_slice()) {
-            return Ok(Arc::clone(child));
+            return Ok(Arc::clone(&child.core));
         }
         if let Some(limit) = self.max_children {
             if children.len() >= limit {
@@ -115,9 +154,17 @@ impl<C> Family<C> {
                 });
             }
         }
-        let child = Arc::new(make());
-        children.insert(values.into_boxed_slice(), Arc::clone(&child));
-        Ok(child)
+        let core = Arc::new(make());
+        let values: Arc<[String]> = values.into();
+        let child = Child {
+            // Taken under the children lock, so it grows in insertion order.
+            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+            labels: SeriesLabels::new(&self.descriptor, &values),
+            values: Arc::clone(&values),
+            core: Arc::clone(&core),
+        };
+        children.insert(values, Arc::new(child));
+        Ok(core)
     }
 
     /// Removes the child for `values`; returns whether it existed.
@@ -164,8 +211,37 @@ impl<C> Family<C> {
     pub fn children(&self) -> Vec<(Box<[String]>, Arc<C>)> {
         lock(&self.children)
             .iter()
-            .map(|(k, v)| (k.clone(), Arc::clone(v)))
+            .map(|(k, v)| (Box::from(&k[..]), Arc::clone(&v.core)))
             .collect()
+    }
+
+    /// Calls `visit` for every child in insertion order, holding the children lock for
+    /// at most [`VISIT_SLICE`] children at a time. `visit` may run with the lock held,
+    /// so it must not block or run Python code. A child created during the visit is
+    /// seen if it sorts after the children already visited; a removed one may still be.
+    pub fn visit(&self, mut visit: impl FnMut(&Child<C>)) {
+        let mut batch: Vec<Arc<Child<C>>> = Vec::new();
+        let mut next_seq = 0;
+        loop {
+            {
+                let children = lock(&self.children);
+                if next_seq == 0 && children.len() <= VISIT_SLICE {
+                    children.values().for_each(|child| visit(child));
+                    return;
+                }
+                let start = children.partition_point(|_, child| child.seq < next_seq);
+                if let Some(rest) = children.get_range(start..) {
+                    batch.extend(rest.values().take(VISIT_SLICE).cloned());
+                }
+            }
+            let Some(last) = batch.last() else {
+                return;
+            };
+            next_seq = last.seq + 1;
+            for child in batch.drain(..) {
+                visit(&child);
+            }
+        }
     }
 }
 
@@ -220,6 +296,71 @@ mod tests {
                 got: 1
             })
         );
+    }
+
+    fn key(i: usize) -> Vec<String> {
+        vec![i.to_string(), "m".into()]
+    }
+
+    fn visited(f: &Family<CounterCore>, mut during: impl FnMut(usize)) -> Vec<String> {
+        let mut seen = Vec::new();
+        f.visit(|child| {
+            seen.push(child.values()[0].clone());
+            during(seen.len());
+        });
+        seen
+    }
+
+    #[test]
+    fn visit_small_and_large_families_in_insertion_order() {
+        for n in [0, 3, VISIT_SLICE, VISIT_SLICE + 1, 3 * VISIT_SLICE + 7] {
+            let f = family(None);
+            for i in (0..n).rev() {
+                f.get_or_create(key(i), CounterCore::new).unwrap();
+            }
+            let want: Vec<String> = (0..n).rev().map(|i| i.to_string()).collect();
+            assert_eq!(visited(&f, |_| {}), want, "{n} children");
+        }
+    }
+
+    #[test]
+    fn a_sliced_visit_survives_removals_and_additions_between_slices() {
+        let n = 3 * VISIT_SLICE;
+        let f = family(None);
+        for i in 0..n {
+            let child = f.get_or_create(key(i), CounterCore::new).unwrap();
+            child.inc(1.0).unwrap();
+        }
+        // After the first slice (the callback runs without the lock for a large family),
+        // remove children on both sides of the cursor and add a new one.
+        let seen = visited(&f, |count| {
+            if count == VISIT_SLICE {
+                for i in (VISIT_SLICE - 50)..(VISIT_SLICE + 100) {
+                    assert!(f.remove(&key(i)));
+                }
+                f.get_or_create(key(n), CounterCore::new).unwrap();
+            }
+        });
+        let removed_unseen = VISIT_SLICE..(VISIT_SLICE + 100);
+        let want: Vec<String> = (0..=n)
+            .filter(|i| !removed_unseen.contains(i))
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(
+            seen, want,
+            "every survivor once, in order, and the newcomer last"
+        );
+        assert_eq!(f.len(), n + 1 - 150);
+    }
+
+    #[test]
+    fn children_render_their_labels_once() {
+        let f = family(None);
+        f.get_or_create(vec!["z\"1".into(), "get".into()], CounterCore::new)
+            .unwrap();
+        let mut text = Vec::new();
+        f.visit(|child| child.labels().write(&mut text));
+        assert_eq!(text, br#"{method="get",zone="z\"1"}"#.as_slice());
     }
 
     #[test]

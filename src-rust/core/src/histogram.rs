@@ -7,8 +7,8 @@
 //! pass; an observation in flight may be in the counts and not yet in the sum, never
 //! the reverse in a way that lasts past the observation.
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::atomic_float;
 use crate::buckets::BucketLayout;
@@ -24,6 +24,8 @@ pub struct HistogramCore {
     cells: ShardedCells,
     created: f64,
     exemplars: Box<[Mutex<Option<Exemplar>>]>,
+    /// Set once any bucket has had an exemplar: until then a scrape takes no lock.
+    has_exemplars: AtomicBool,
 }
 
 /// A self-consistent read of one histogram child.
@@ -50,6 +52,7 @@ impl HistogramCore {
         HistogramCore {
             cells: ShardedCells::new(buckets + 1),
             exemplars: (0..buckets).map(|_| Mutex::new(None)).collect(),
+            has_exemplars: AtomicBool::new(false),
             created: unix_now(),
             layout,
         }
@@ -85,6 +88,7 @@ impl HistogramCore {
         let exemplar = Exemplar::new(labels, value, unix_now())?;
         let bucket = self.observe(value)?;
         *lock(&self.exemplars[bucket]) = Some(exemplar);
+        self.has_exemplars.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -109,25 +113,45 @@ impl HistogramCore {
         Ok(())
     }
 
-    #[must_use]
-    pub fn snapshot(&self) -> HistogramSnapshot {
+    /// Reads the cumulative bucket counts into `cumulative` (one per bound) and returns
+    /// the sum, in one pass over the shards and without allocating: what a scrape reads.
+    pub fn read_into(&self, cumulative: &mut [u64]) -> f64 {
         let buckets = self.layout.len();
-        let mut counts = vec![0u64; buckets];
+        let cumulative = &mut cumulative[..buckets];
+        cumulative.fill(0);
         let mut sum = 0.0;
         for shard in self.cells.shards() {
-            for (total, cell) in counts.iter_mut().zip(&shard[..buckets]) {
+            for (total, cell) in cumulative.iter_mut().zip(&shard[..buckets]) {
                 *total += cell.load(Ordering::Relaxed);
             }
             sum += atomic_float::load(&shard[buckets]);
         }
         let mut running = 0;
-        let cumulative = counts
-            .into_iter()
-            .map(|c| {
-                running += c;
-                running
-            })
-            .collect();
+        for count in cumulative {
+            running += *count;
+            *count = running;
+        }
+        sum
+    }
+
+    #[must_use]
+    pub fn created(&self) -> f64 {
+        self.created
+    }
+
+    /// The latest exemplar of `bucket`, locked; `None` without locking while no bucket
+    /// has ever had one.
+    #[must_use]
+    pub fn exemplar(&self, bucket: usize) -> Option<MutexGuard<'_, Option<Exemplar>>> {
+        self.has_exemplars
+            .load(Ordering::Acquire)
+            .then(|| lock(&self.exemplars[bucket]))
+    }
+
+    #[must_use]
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        let mut cumulative = vec![0u64; self.layout.len()];
+        let sum = self.read_into(&mut cumulative);
         HistogramSnapshot {
             cumulative,
             sum,

@@ -1,19 +1,41 @@
 //! Exposition renderers: Prometheus text 0.0.4 and OpenMetrics 1.0, byte for byte what
-//! prometheus_client prints for the same families.
+//! prometheus_client prints for the same families (apart from where OpenMetrics forbids
+//! what prometheus_client writes: see `samples`).
+//!
+//! - `samples` decides which samples each family has (the shaping rules, in one place);
+//!   the renderers and Python's `collect()` are [`SampleSink`]s fed by [`shape`].
+//! - `text` and `openmetrics` lay the samples out; `sink` holds their shared line
+//!   writer, `labels` the label text rendered once per child, `number` the float
+//!   formatting and `escape` the escaping.
+//!
+//! # Where the time goes
+//!
+//! Rendering 1,000 histogram children (8 bounds and `+Inf`) and 1,000 counter children,
+//! 14,000 lines with `_created`, costs about 1.4 million instructions (callgrind, see
+//! `benches/bench_render.py --callgrind`), about 100 per line:
+//! - number formatting: ryu for sums and `_created` timestamps (some 300 instructions
+//!   each, 4,000 of them), the integer path for bucket counts and `_count` (some 40);
+//! - copying the prepared name, label and `le` text (a few `memcpy` calls per line);
+//! - reading the shards (4 shards of 10 cells per histogram child on this machine).
+//!
+//! There is no allocation per line or per child: the line writer and the count buffer
+//! are reused, and the output buffer grows by doubling.
 
 mod escape;
 mod labels;
 pub mod number;
 mod openmetrics;
+pub mod samples;
+mod sink;
 mod text;
 
 use crate::counter::CounterCore;
-use crate::family::Family;
+use crate::family::{Descriptor, Family};
 use crate::gauge::GaugeCore;
 use crate::histogram::HistogramCore;
 
-pub use openmetrics::render_openmetrics;
-pub use text::render_text;
+pub use labels::SeriesLabels;
+pub use samples::{shape, Number, Rules, Sample, SampleKind, SampleSink};
 
 /// The line that ends an OpenMetrics document.
 pub const OPENMETRICS_EOF: &str = "# EOF\n";
@@ -24,6 +46,48 @@ pub enum FamilyRef<'a> {
     Counter(&'a Family<CounterCore>),
     Gauge(&'a Family<GaugeCore>),
     Histogram(&'a Family<HistogramCore>),
+}
+
+impl<'a> FamilyRef<'a> {
+    #[must_use]
+    pub fn descriptor(self) -> &'a Descriptor {
+        match self {
+            FamilyRef::Counter(f) => &f.descriptor,
+            FamilyRef::Gauge(f) => &f.descriptor,
+            FamilyRef::Histogram(f) => &f.descriptor,
+        }
+    }
+
+    /// How many children the family has now.
+    #[must_use]
+    pub fn len(self) -> usize {
+        match self {
+            FamilyRef::Counter(f) => f.len(),
+            FamilyRef::Gauge(f) => f.len(),
+            FamilyRef::Histogram(f) => f.len(),
+        }
+    }
+
+    #[must_use]
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A piece of a whole exposition: a family rendered here, or text rendered elsewhere
+/// (prometheus_client's collectors) copied in as it is.
+#[derive(Clone, Copy)]
+pub enum Part<'a> {
+    Family(FamilyRef<'a>),
+    Verbatim(&'a [u8]),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text 0.0.4.
+    Text,
+    /// OpenMetrics 1.0 text, `# EOF` included.
+    OpenMetrics,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -39,16 +103,48 @@ impl Default for RenderOptions {
     }
 }
 
-/// The `le` label values of a histogram's buckets.
-fn bucket_labels(bounds: &[f64]) -> Vec<String> {
-    bounds
-        .iter()
-        .map(|&b| {
-            let mut s = String::new();
-            number::write_go_float(&mut s, b);
-            s
-        })
-        .collect()
+/// Appends the whole exposition of `parts` in `format` to `out`.
+pub fn render_into(out: &mut Vec<u8>, parts: &[Part<'_>], format: Format, options: RenderOptions) {
+    match format {
+        Format::Text => {
+            let mut sink = text::TextSink::new(out);
+            for part in parts {
+                match *part {
+                    Part::Family(family) => shape(family, Rules::text(options), &mut sink),
+                    Part::Verbatim(bytes) => sink.verbatim(bytes),
+                }
+            }
+        }
+        Format::OpenMetrics => {
+            let mut sink = openmetrics::OpenMetricsSink::new(out);
+            for part in parts {
+                match *part {
+                    Part::Family(family) => shape(family, Rules::openmetrics(options), &mut sink),
+                    Part::Verbatim(bytes) => sink.verbatim(bytes),
+                }
+            }
+            out.extend_from_slice(OPENMETRICS_EOF.as_bytes());
+        }
+    }
+}
+
+fn render_string(families: &[FamilyRef<'_>], format: Format, options: RenderOptions) -> String {
+    let parts: Vec<Part<'_>> = families.iter().map(|&f| Part::Family(f)).collect();
+    let mut out = Vec::new();
+    render_into(&mut out, &parts, format, options);
+    String::from_utf8(out).expect("the renderers write only UTF-8 text")
+}
+
+/// `families` in Prometheus text 0.0.4.
+#[must_use]
+pub fn render_text(families: &[FamilyRef<'_>], options: RenderOptions) -> String {
+    render_string(families, Format::Text, options)
+}
+
+/// `families` in OpenMetrics 1.0, `# EOF` included.
+#[must_use]
+pub fn render_openmetrics(families: &[FamilyRef<'_>], options: RenderOptions) -> String {
+    render_string(families, Format::OpenMetrics, options)
 }
 
 #[cfg(test)]
@@ -154,8 +250,62 @@ lat_seconds_bucket{le=\"1.0\",op=\"read\"} 1.0
 lat_seconds_bucket{le=\"+Inf\",op=\"read\"} 2.0
 lat_seconds_count{op=\"read\"} 2.0
 lat_seconds_sum{op=\"read\"} 2.25
+# EOF
 ";
         assert_eq!(text, expected);
+    }
+
+    fn snr_histogram() -> Family<HistogramCore> {
+        let d = Descriptor::new("snr_db", "SNR", "", MetricKind::Histogram, vec![]);
+        let f = Family::new(d, None);
+        let layout = Arc::new(BucketLayout::new(&[-5.0, 0.0, 5.0]).unwrap());
+        let h = f
+            .get_or_create(Vec::new(), || HistogramCore::new(layout))
+            .unwrap();
+        h.observe(-7.0).unwrap();
+        h.observe(3.0).unwrap();
+        f
+    }
+
+    #[test]
+    fn negative_bounds_drop_sum_and_in_openmetrics_count_too() {
+        let h = snr_histogram();
+        let options = RenderOptions { created: false };
+        let buckets = "\
+snr_db_bucket{le=\"-5.0\"} 1.0
+snr_db_bucket{le=\"0.0\"} 1.0
+snr_db_bucket{le=\"5.0\"} 2.0
+snr_db_bucket{le=\"+Inf\"} 2.0
+";
+        let text = render_text(&[FamilyRef::Histogram(&h)], options);
+        assert_eq!(
+            text,
+            format!("# HELP snr_db SNR\n# TYPE snr_db histogram\n{buckets}snr_db_count 2.0\n")
+        );
+        let om = render_openmetrics(&[FamilyRef::Histogram(&h)], options);
+        assert_eq!(
+            om,
+            format!("# HELP snr_db SNR\n# TYPE snr_db histogram\n{buckets}# EOF\n")
+        );
+    }
+
+    #[test]
+    fn verbatim_parts_keep_their_place() {
+        let h = snr_histogram();
+        let mut out = Vec::new();
+        render_into(
+            &mut out,
+            &[
+                Part::Verbatim(b"# first\n"),
+                Part::Family(FamilyRef::Histogram(&h)),
+                Part::Verbatim(b"# last\n"),
+            ],
+            Format::OpenMetrics,
+            RenderOptions::default(),
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("# first\n# HELP snr_db SNR\n"));
+        assert!(text.ends_with("\n# last\n# EOF\n"), "{text}");
     }
 
     #[test]
