@@ -5,8 +5,6 @@
 //! is then taken in bounded slices, see `Family::visit`), and a result larger than
 //! [`DETACHED_COPY`] bytes is copied into its `bytes` object with the GIL released too.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use pyo3::exceptions::PyMemoryError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -26,9 +24,6 @@ pub const DETACHED_SERIES: usize = 1_000;
 
 /// Results larger than this are copied into their `bytes` with the GIL released.
 pub const DETACHED_COPY: usize = 1 << 20;
-
-/// The size of the last render, to size the next one's buffer in one allocation.
-static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
 
 fn family_ref(family: &MetricFamily) -> FamilyRef<'_> {
     match &family.core {
@@ -75,9 +70,8 @@ fn render<'py>(
         .sum();
     let options = RenderOptions { created };
     let run = || {
-        let mut out = Vec::with_capacity(LAST_SIZE.load(Ordering::Relaxed).max(4096));
+        let mut out = Vec::new();
         exposition::render_into(&mut out, &pieces, format, options);
-        LAST_SIZE.store(out.len(), Ordering::Relaxed);
         out
     };
     let text = if series > DETACHED_SERIES {
@@ -189,8 +183,9 @@ struct CollectedSample {
 impl SampleSink for CollectedSamples {
     const EXEMPLARS: bool = true;
 
-    fn family(&mut self, descriptor: &Descriptor) {
+    fn family(&mut self, descriptor: &Descriptor, children: usize) {
         self.name.clone_from(&descriptor.name);
+        self.series.reserve(children);
     }
 
     fn series(&mut self, values: &[String], _labels: &SeriesLabels) {

@@ -56,7 +56,7 @@ impl Decimal {
     }
 
     fn of_ryu(value: f64) -> Decimal {
-        let mut buffer = ryu::Buffer::new();
+        let mut buffer = zmij::Buffer::new();
         let text = buffer.format_finite(value).as_bytes();
         let (mantissa, exponent) = match text.iter().position(|&b| b == b'e') {
             Some(e) => (&text[..e], parse_exponent(&text[e + 1..])),
@@ -96,6 +96,7 @@ impl Decimal {
 fn parse_exponent(text: &[u8]) -> i32 {
     let (negative, digits) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
         _ => (false, text),
     };
     let magnitude = digits

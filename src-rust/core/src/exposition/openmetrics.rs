@@ -7,13 +7,14 @@ use super::escape::write_escaped_quoted;
 use super::labels::SeriesLabels;
 use super::number::{write_go_float, write_python_repr};
 use super::samples::{Sample, SampleSink};
-use super::sink::{write_value, SampleLine};
+use super::sink::{write_value, Growth, SampleLine};
 use crate::exemplar::Exemplar;
 use crate::family::{Descriptor, MetricKind};
 
 pub(super) struct OpenMetricsSink<'o> {
     out: &'o mut Vec<u8>,
     line: SampleLine,
+    growth: Growth,
 }
 
 impl<'o> OpenMetricsSink<'o> {
@@ -21,6 +22,7 @@ impl<'o> OpenMetricsSink<'o> {
         OpenMetricsSink {
             out,
             line: SampleLine::default(),
+            growth: Growth::default(),
         }
     }
 
@@ -33,8 +35,9 @@ impl<'o> OpenMetricsSink<'o> {
 impl SampleSink for OpenMetricsSink<'_> {
     const EXEMPLARS: bool = true;
 
-    fn family(&mut self, d: &Descriptor) {
+    fn family(&mut self, d: &Descriptor, children: usize) {
         self.line.family(&d.name, d.kind == MetricKind::Histogram);
+        self.growth.family(children, self.out);
         let out = &mut *self.out;
         out.extend_from_slice(b"# HELP ");
         out.extend_from_slice(d.name.as_bytes());
@@ -56,6 +59,7 @@ impl SampleSink for OpenMetricsSink<'_> {
 
     fn series(&mut self, _values: &[String], labels: &SeriesLabels) {
         self.line.series(labels);
+        self.growth.child(self.out);
     }
 
     fn sample(&mut self, sample: Sample<'_>) {

@@ -107,7 +107,8 @@ pub trait SampleSink {
     /// Whether samples should carry exemplars (reading them takes a lock per child).
     const EXEMPLARS: bool;
 
-    fn family(&mut self, descriptor: &Descriptor);
+    /// A family begins; it has about `children` children (others may come and go).
+    fn family(&mut self, descriptor: &Descriptor, children: usize);
     /// The child whose samples follow; what the sink needs of it must be copied now.
     fn series(&mut self, values: &[String], labels: &super::SeriesLabels);
     fn sample(&mut self, sample: Sample<'_>);
@@ -118,7 +119,7 @@ pub trait SampleSink {
 pub fn shape<S: SampleSink>(family: FamilyRef<'_>, rules: Rules, sink: &mut S) {
     match family {
         FamilyRef::Counter(f) => {
-            sink.family(&f.descriptor);
+            sink.family(&f.descriptor, f.len());
             f.visit(|child| {
                 announce(sink, child);
                 let core = child.core();
@@ -134,7 +135,7 @@ pub fn shape<S: SampleSink>(family: FamilyRef<'_>, rules: Rules, sink: &mut S) {
             });
         }
         FamilyRef::Gauge(f) => {
-            sink.family(&f.descriptor);
+            sink.family(&f.descriptor, f.len());
             f.visit(|child| {
                 announce(sink, child);
                 sink.sample(plain(
@@ -144,7 +145,7 @@ pub fn shape<S: SampleSink>(family: FamilyRef<'_>, rules: Rules, sink: &mut S) {
             });
         }
         FamilyRef::Histogram(f) => {
-            sink.family(&f.descriptor);
+            sink.family(&f.descriptor, f.len());
             let mut les = BucketLabels::default();
             let mut cumulative = Vec::new();
             f.visit(|child| {

@@ -88,3 +88,34 @@ pub(super) fn write_value(out: &mut Vec<u8>, value: Number) {
         Number::Float(v) => write_go_float(out, v),
     }
 }
+
+/// Grows an output buffer once per family instead of by repeated doubling: once the
+/// first child's lines are written, it reserves room for the other children at that size
+/// and an eighth more (label texts differ a little from child to child). Two buffers
+/// growing by turns (the text format's `_created` lines) would otherwise be copied at
+/// almost every step; measured, that tripled the render time of 2,000 children.
+#[derive(Default)]
+pub(super) struct Growth {
+    children: usize,
+    seen: usize,
+    start: usize,
+}
+
+impl Growth {
+    pub(super) fn family(&mut self, children: usize, out: &[u8]) {
+        *self = Growth {
+            children,
+            seen: 0,
+            start: out.len(),
+        };
+    }
+
+    /// As each child begins.
+    pub(super) fn child(&mut self, out: &mut Vec<u8>) {
+        self.seen += 1;
+        if self.seen == 2 {
+            let first = out.len() - self.start;
+            out.reserve(first * self.children.saturating_sub(1) * 9 / 8);
+        }
+    }
+}

@@ -5,7 +5,7 @@
 use super::escape::write_escaped_help;
 use super::labels::SeriesLabels;
 use super::samples::{Sample, SampleKind, SampleSink};
-use super::sink::{write_value, SampleLine};
+use super::sink::{write_value, Growth, SampleLine};
 use crate::family::{Descriptor, MetricKind};
 
 pub(super) struct TextSink<'o> {
@@ -14,6 +14,8 @@ pub(super) struct TextSink<'o> {
     /// The `_created` lines of the current family, written after it as their own family.
     created: Vec<u8>,
     help: String,
+    out_growth: Growth,
+    created_growth: Growth,
 }
 
 impl<'o> TextSink<'o> {
@@ -23,6 +25,8 @@ impl<'o> TextSink<'o> {
             line: SampleLine::default(),
             created: Vec::new(),
             help: String::new(),
+            out_growth: Growth::default(),
+            created_growth: Growth::default(),
         }
     }
 
@@ -35,7 +39,7 @@ impl<'o> TextSink<'o> {
 impl SampleSink for TextSink<'_> {
     const EXEMPLARS: bool = false;
 
-    fn family(&mut self, d: &Descriptor) {
+    fn family(&mut self, d: &Descriptor, children: usize) {
         self.line.family(&d.name, d.kind == MetricKind::Histogram);
         if d.kind == MetricKind::Counter {
             header(self.out, &d.name, "_total", &d.help, "counter");
@@ -44,10 +48,14 @@ impl SampleSink for TextSink<'_> {
         }
         self.created.clear();
         self.help.clone_from(&d.help);
+        self.out_growth.family(children, self.out);
+        self.created_growth.family(children, &self.created);
     }
 
     fn series(&mut self, _values: &[String], labels: &SeriesLabels) {
         self.line.series(labels);
+        self.out_growth.child(self.out);
+        self.created_growth.child(&mut self.created);
     }
 
     fn sample(&mut self, sample: Sample<'_>) {
