@@ -1,0 +1,43 @@
+"""Large ``/metrics`` bodies go out in slices: the bytes, length and headers are those of
+the render, plain and gzipped, and HEAD still answers without a body."""
+
+from __future__ import annotations
+
+import gzip
+
+import aiohttp
+
+from vumeter import CollectorRegistry, Counter, generate_latest
+
+from .conftest import StartServer
+
+
+def _large(registry: CollectorRegistry) -> bytes:
+    jobs = Counter("jobs", "Jobs done.", ["worker", "queue"], registry=registry)
+    for i in range(30_000):
+        jobs.labels(f"worker-{i}", "transcode").inc(i)
+    body = generate_latest(registry)
+    assert len(body) > 2 * 1024 * 1024, "several slices"
+    return body
+
+
+async def test_a_large_body_arrives_whole(
+    start_server: StartServer, registry: CollectorRegistry
+) -> None:
+    expected = _large(registry)
+    handle = start_server(registry=registry)
+    async with aiohttp.ClientSession(auto_decompress=False) as session:
+        for encoding in ("identity", "gzip"):
+            headers = {"Accept-Encoding": encoding}
+            async with session.get(handle.url + "/metrics", headers=headers) as response:
+                body = await response.read()
+                assert response.status == 200
+                assert int(response.headers["Content-Length"]) == len(body)
+                assert response.headers["Vary"] == "Accept, Accept-Encoding"
+            if encoding == "gzip":
+                assert response.headers["Content-Encoding"] == "gzip"
+                body = gzip.decompress(body)
+            assert body == expected
+        async with session.head(handle.url + "/metrics") as response:
+            assert response.status == 200
+            assert await response.read() == b""
