@@ -176,8 +176,12 @@ def test_same_operations_same_exposition(
     assert parsed(parse_text, text_ours) == parsed(parse_text, text_theirs)
     assert parsed(parse_om, om_ours) == parsed(parse_om, om_theirs)
 
-    # prometheus_client's collect() path over vumeter's metrics agrees too.
+    # prometheus_client's collect() path over vumeter's metrics agrees too, in both
+    # formats (its OpenMetrics encoder shows collect()'s exemplars).
     assert mask_clock(prometheus_client.generate_latest(ours.registry)) == mask_clock(text_ours)
+    assert mask_clock(pc_openmetrics.generate_latest(ours.registry)) == mask_clock(
+        pc_openmetrics.generate_latest(theirs.registry)
+    )
 
 
 @given(operations=st.lists(OPERATIONS, max_size=20))

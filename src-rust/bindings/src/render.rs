@@ -4,6 +4,9 @@
 //! [`DETACHED_SERIES`] series it runs with the GIL released (each family's children lock
 //! is then taken in bounded slices, see `Family::visit`), and a result larger than
 //! [`DETACHED_COPY`] bytes is copied into its `bytes` object with the GIL released too.
+//! `collect()` copies a large family's samples out with the GIL released, then builds
+//! the Python objects; that calls prometheus_client's `Sample` (Python code), so the
+//! interpreter hands the GIL over meanwhile as it always does.
 
 use pyo3::exceptions::PyMemoryError;
 use pyo3::prelude::*;
@@ -222,14 +225,19 @@ pub fn family_samples<'py>(
     exemplar_type: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyList>> {
     refresh_functions(py, family)?;
-    let options = RenderOptions { created };
-    let mut collected = CollectedSamples::default();
-    shape(
-        family_ref(family.get()),
-        Rules::text(options),
-        &mut collected,
-    );
-    let label_names = &family_ref(family.get()).descriptor().label_names;
+    let source = family_ref(family.get());
+    let rules = Rules::text(RenderOptions { created });
+    let copy_out = move || {
+        let mut collected = CollectedSamples::default();
+        shape(source, rules, &mut collected);
+        collected
+    };
+    let collected = if source.len() > DETACHED_SERIES {
+        py.detach(copy_out)
+    } else {
+        copy_out()
+    };
+    let label_names = &source.descriptor().label_names;
     let names: Vec<Bound<'py, PyAny>> = SUFFIXES
         .iter()
         .map(|kind| PyString::new(py, &format!("{}{}", collected.name, kind.suffix())).into_any())

@@ -11,15 +11,24 @@
 //! # Where the time goes
 //!
 //! Rendering 1,000 histogram children (8 bounds and `+Inf`) and 1,000 counter children,
-//! 14,000 lines with `_created`, costs about 1.4 million instructions (callgrind, see
-//! `benches/bench_render.py --callgrind`), about 100 per line:
-//! - number formatting: ryu for sums and `_created` timestamps (some 300 instructions
-//!   each, 4,000 of them), the integer path for bucket counts and `_count` (some 40);
-//! - copying the prepared name, label and `le` text (a few `memcpy` calls per line);
-//! - reading the shards (4 shards of 10 cells per histogram child on this machine).
+//! 14,000 sample lines with `_created`, takes about 6.7 million instructions (callgrind:
+//! `python -m benches.bench_render --callgrind`), some 480 per line, and 0.6 ms on the
+//! development machine when its caches are warm:
+//! - shortest digits for the 3,000 values that are not integral (1,000 `_sum`s and
+//!   2,000 `_created` timestamps): zmij and the reading of its digits, about 530
+//!   instructions each, a quarter of the total (caching each child's `_created` text
+//!   would save most of that: it changes only on `reset()`);
+//! - the 13,000 integral values (bucket counts, `_count`, counters), about 50 each;
+//! - copying the prepared name, label and `le` text: four `memcpy` calls per line (70
+//!   instructions) and the line writer around them (100);
+//! - reading the shards: 4 shards of 10 cells per histogram child on this machine, 350
+//!   instructions per child.
 //!
-//! There is no allocation per line or per child: the line writer and the count buffer
-//! are reused, and the output buffer grows by doubling.
+//! There is no allocation per line or per child: the line writer, the `le` texts and the
+//! count buffer are reused, and each output grows once per family. With cold caches (a
+//! scrape every 15 s in a busy worker) the same render takes about twice as long: most
+//! of the extra time is reading the shards from memory (4 x 64-byte lines per counter
+//! child and 8 per histogram child on this machine).
 
 mod escape;
 mod labels;

@@ -8,11 +8,14 @@
 //!   their shortest digits are their integer digits. Below 2^53 that is exact; from 2^53
 //!   to 1e16 the spacing of doubles is 2, so of the integers within half a spacing only
 //!   the value itself can end in a zero, and no shorter string reads back as it.
-//! - Every other value gets its digits from `ryu`, which picks, like Python's repr, the
-//!   shortest digits that read back as the value, the closest of those to it, and the
-//!   even one of two equally close. The Python test `tests/core/test_float_format.py`
-//!   checks this against `repr` and `floatToGoString` on a large random corpus
-//!   (random bit patterns, decimal literals, timestamps, exact ties).
+//! - Every other value gets its digits from `zmij` (Schubfach), which picks, like
+//!   Python's repr, the shortest digits that read back as the value, the closest of those
+//!   to it, and the even one of two equally close. The Python test
+//!   `tests/core/test_float_format.py` checks this against `repr` and `floatToGoString`
+//!   on a 640,000-value corpus (random bit patterns, decimal literals, counts,
+//!   timestamps, neighbours of powers of ten and two, subnormals, and exact ties, where
+//!   the standard library's `{:e}` picks the other digit). zmij took half of ryu's time
+//!   per `_created` timestamp, with the same digits.
 
 /// The longest text any layout below writes (sign, 17 digits, point, zero padding to
 /// the 16th place or `e-308`); room to spare.
@@ -35,7 +38,7 @@ impl Decimal {
         if value < 1e16 && value.fract() == 0.0 {
             Decimal::of_integer(value as u64)
         } else {
-            Decimal::of_ryu(value)
+            Decimal::of_shortest(value)
         }
     }
 
@@ -55,14 +58,14 @@ impl Decimal {
         decimal
     }
 
-    fn of_ryu(value: f64) -> Decimal {
+    fn of_shortest(value: f64) -> Decimal {
         let mut buffer = zmij::Buffer::new();
         let text = buffer.format_finite(value).as_bytes();
         let (mantissa, exponent) = match text.iter().position(|&b| b == b'e') {
             Some(e) => (&text[..e], parse_exponent(&text[e + 1..])),
             None => (text, 0),
         };
-        // ryu writes `123.25`, `0.00015`, `1230.0`, `1.5` (before an exponent) or `5`.
+        // zmij writes `123.25`, `0.00015`, `1230.0`, `1.5` (before an exponent) or `5`.
         let mut decimal = Decimal {
             digits: [0; 24],
             len: 0,
