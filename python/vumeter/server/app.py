@@ -165,7 +165,7 @@ async def _index(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def _metrics(request: web.Request) -> web.Response:
+async def _metrics(request: web.Request) -> web.StreamResponse:
     state = request.app[_STATE_KEY]
     names = request.query.getall("name[]", [])
     if names and not isinstance(state.registry, CollectorRegistry):
