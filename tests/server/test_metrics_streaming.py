@@ -4,8 +4,11 @@ the render, plain and gzipped, and HEAD still answers without a body."""
 from __future__ import annotations
 
 import gzip
+import logging
+import socket
 
 import aiohttp
+import pytest
 
 from vumeter import CollectorRegistry, Counter, generate_latest
 
@@ -41,3 +44,24 @@ async def test_a_large_body_arrives_whole(
         async with session.head(handle.url + "/metrics") as response:
             assert response.status == 200
             assert await response.read() == b""
+
+
+async def test_a_scraper_that_leaves_mid_body_is_no_error(
+    start_server: StartServer, registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    expected = _large(registry)
+    handle = start_server(registry=registry)
+    with socket.socket() as client:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.settimeout(10)
+        client.connect((handle.host, handle.port))
+        client.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+        assert client.recv(4096).startswith(b"HTTP/1.1 200")
+    # A whole scrape afterwards takes several turns of the event loop, by which time the
+    # first handler has seen its connection go.
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(handle.url + "/metrics", headers={"Accept-Encoding": "identity"}) as response,
+    ):
+        assert await response.read() == expected
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -200,9 +200,12 @@ async def _stream(request: web.Request, body: bytes, headers: dict[str, str]) ->
     response.content_length = len(body)
     await response.prepare(request)
     view = memoryview(body)
-    for start in range(0, len(body), _STREAM_CHUNK):
-        await response.write(view[start : start + _STREAM_CHUNK])
-    await response.write_eof()
+    try:
+        for start in range(0, len(body), _STREAM_CHUNK):
+            await response.write(view[start : start + _STREAM_CHUNK])
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the scraper went away (its timeout): there is no one left to answer
     return response
 
 

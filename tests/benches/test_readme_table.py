@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from benches import readme_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -5,7 +5,8 @@ as missing, with the reason."""
 from __future__ import annotations
 
 import pytest
-from benches import bench_peers, bench_render, peers
+
+from benches import bench_peers, bench_render, bench_scrape_stall, peers
 
 
 def test_bench_render_quick_run(capsys: pytest.CaptureFixture[str]) -> None:
@@ -25,3 +26,11 @@ def test_bench_peers_quick_run(capsys: pytest.CaptureFixture[str]) -> None:
     for shape in peers.CALLS:
         assert shape in out
     assert "call floor" in out
+
+
+def test_bench_scrape_stall_quick_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_scrape_stall.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "/livez, no scrapes" in out
+    assert "/livez, scrapes running" in out
+    assert "20000 series in one family" in out
