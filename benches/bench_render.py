@@ -35,7 +35,7 @@ from pathlib import Path
 import prometheus_client
 
 import vumeter
-from benches.peers import BUCKETS, libraries
+from benches.peers import libraries, render_series
 from benches.timing import alternating, alternating_cold, format_seconds
 
 CHILDREN = 1000
@@ -53,12 +53,7 @@ class RenderResult:
 
 
 def vumeter_registry(children: int) -> prometheus_client.CollectorRegistry:
-    registry = prometheus_client.CollectorRegistry()
-    h = vumeter.Histogram("render_seconds", "h", ["series"], registry=registry, buckets=BUCKETS)
-    c = vumeter.Counter("render_events", "c", ["series"], registry=registry)
-    for i in range(children):
-        h.labels(str(i)).observe(i / children)
-        c.labels(str(i)).inc(i)
+    registry: prometheus_client.CollectorRegistry = render_series(vumeter, children)
     return registry
 
 

@@ -73,6 +73,18 @@ def version_of(distribution: str) -> str:
         return "-"
 
 
+def render_series(lib: Any, children: int) -> Any:
+    """The render benchmark's series, in a library with prometheus_client's API: a
+    histogram (8 buckets) and a counter with ``children`` label sets each."""
+    registry = lib.CollectorRegistry()
+    h = lib.Histogram("render_seconds", "h", ["series"], registry=registry, buckets=BUCKETS)
+    c = lib.Counter("render_events", "c", ["series"], registry=registry)
+    for i in range(children):
+        h.labels(str(i)).observe(i / children)
+        c.labels(str(i)).inc(i)
+    return registry
+
+
 def _prometheus_shaped(name: str, lib: Any) -> Library:
     """A library with prometheus_client's API (vumeter, prometheus_client, promrs)."""
     registry = lib.CollectorRegistry()
@@ -81,12 +93,7 @@ def _prometheus_shaped(name: str, lib: Any) -> Library:
     namespace = {"h": histogram, "child": histogram.labels("x", "y"), "counter": counter}
 
     def render(children: int) -> Callable[[], bytes]:
-        registry = lib.CollectorRegistry()
-        h = lib.Histogram("render_seconds", "h", ["series"], registry=registry, buckets=BUCKETS)
-        c = lib.Counter("render_events", "c", ["series"], registry=registry)
-        for i in range(children):
-            h.labels(str(i)).observe(i / children)
-            c.labels(str(i)).inc(i)
+        registry = render_series(lib, children)
         generate: Callable[[Any], bytes] = lib.generate_latest
         return lambda: generate(registry)
 
