@@ -10,7 +10,10 @@
 //!   OpenMetrics specification's). OpenMetrics also requires `_count` exactly when
 //!   `_sum` is present, so [`Rules::count_needs_sum`] drops the pair together there (the
 //!   `+Inf` bucket still carries the count); prometheus_client's text format and its
-//!   `collect()` keep `_count` alone, and so do vumeter's.
+//!   `collect()` keep `_count` alone, and so do vumeter's. (The other shape OpenMetrics
+//!   allows, a gauge histogram with `_gsum` and `_gcount`, would rename the series
+//!   between the two formats, declare the buckets gauges, which they are not, so that
+//!   `rate()` over them would be wrong, and forbid `_created`.)
 //! - `_created` is present only when [`Rules::created`] is set (prometheus_client's
 //!   `disable_created_metrics()` clears it).
 
