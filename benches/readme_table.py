@@ -68,7 +68,9 @@ def _cell(seconds: float | None, ours: float | None) -> str:
         return "-"
     if ours is None or seconds == ours:
         return format_seconds(seconds)
-    return f"{format_seconds(seconds)} ({seconds / ours:.2g}x)"
+    ratio = seconds / ours
+    digits = 0 if ratio >= 100 else 1 if ratio >= 10 else 2
+    return f"{format_seconds(seconds)} ({ratio:.{digits}f}x)"
 
 
 def measure(quick: bool) -> Table:
@@ -106,7 +108,7 @@ def measure(quick: bool) -> Table:
     )
     if quick:
         interpreter += " (a quick run, not a measurement)"
-    return Table(interpreter, cells, tuple(f"{lib} ({why})" for lib, why in missing.items()))
+    return Table(interpreter, cells, tuple(f"{lib}: {why}" for lib, why in missing.items()))
 
 
 def render(table: Table) -> str:

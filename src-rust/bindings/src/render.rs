@@ -8,12 +8,14 @@
 //! the Python objects; that calls prometheus_client's `Sample` (Python code), so the
 //! interpreter hands the GIL over meanwhile as it always does.
 
+use std::cell::Cell;
+
 use pyo3::exceptions::PyMemoryError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use vumeter_core::exposition::{
-    self, shape, FamilyRef, Format, Part, RenderOptions, Rules, Sample, SampleKind, SampleSink,
-    SeriesLabels,
+    self, shape, FamilyRef, Format, Part, RenderBuffers, RenderOptions, Rules, Sample, SampleKind,
+    SampleSink, SeriesLabels,
 };
 use vumeter_core::{Descriptor, Exemplar};
 
@@ -27,6 +29,15 @@ pub const DETACHED_SERIES: usize = 1_000;
 
 /// Results larger than this are copied into their `bytes` with the GIL released.
 pub const DETACHED_COPY: usize = 1 << 20;
+
+/// The most buffer memory a thread keeps for its next render (a larger render's buffers
+/// are freed after it).
+const RETAINED: usize = 16 << 20;
+
+thread_local! {
+    /// This thread's render buffers, kept between renders (see `RenderBuffers`).
+    static BUFFERS: Cell<RenderBuffers> = Cell::new(RenderBuffers::default());
+}
 
 fn family_ref(family: &MetricFamily) -> FamilyRef<'_> {
     match &family.core {
@@ -73,16 +84,20 @@ fn render<'py>(
         .sum();
     let options = RenderOptions { created };
     let run = || {
-        let mut out = Vec::new();
-        exposition::render_into(&mut out, &pieces, format, options);
-        out
+        let mut buffers = BUFFERS.take();
+        exposition::render_into(&mut buffers, &pieces, format, options);
+        buffers
     };
-    let text = if series > DETACHED_SERIES {
+    let buffers = if series > DETACHED_SERIES {
         py.detach(run)
     } else {
         run()
     };
-    bytes_of(py, &text)
+    let bytes = bytes_of(py, &buffers.out);
+    if buffers.capacity() <= RETAINED {
+        BUFFERS.set(buffers);
+    }
+    bytes
 }
 
 /// A new `bytes` holding `data`; a large one is filled with the GIL released.

@@ -112,11 +112,39 @@ impl Default for RenderOptions {
     }
 }
 
-/// Appends the whole exposition of `parts` in `format` to `out`.
-pub fn render_into(out: &mut Vec<u8>, parts: &[Part<'_>], format: Format, options: RenderOptions) {
+/// The buffers a render writes into. A caller that keeps them between renders (the
+/// bindings keep one per thread) writes into memory that is already mapped: fresh
+/// buffers for 2,000 children cost some 190 page faults, measured at up to 0.6 ms a
+/// render when other allocations keep the allocator from reusing freed memory.
+#[derive(Default)]
+pub struct RenderBuffers {
+    /// The exposition, after [`render_into`].
+    pub out: Vec<u8>,
+    /// The text format's `_created` lines of the family being rendered.
+    created: Vec<u8>,
+}
+
+impl RenderBuffers {
+    /// The bytes the buffers hold on to.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.out.capacity() + self.created.capacity()
+    }
+}
+
+/// Renders the whole exposition of `parts` in `format` into `buffers.out` (replacing
+/// what it held).
+pub fn render_into(
+    buffers: &mut RenderBuffers,
+    parts: &[Part<'_>],
+    format: Format,
+    options: RenderOptions,
+) {
+    let RenderBuffers { out, created } = buffers;
+    out.clear();
     match format {
         Format::Text => {
-            let mut sink = text::TextSink::new(out);
+            let mut sink = text::TextSink::new(out, created);
             for part in parts {
                 match *part {
                     Part::Family(family) => shape(family, Rules::text(options), &mut sink),
@@ -139,9 +167,9 @@ pub fn render_into(out: &mut Vec<u8>, parts: &[Part<'_>], format: Format, option
 
 fn render_string(families: &[FamilyRef<'_>], format: Format, options: RenderOptions) -> String {
     let parts: Vec<Part<'_>> = families.iter().map(|&f| Part::Family(f)).collect();
-    let mut out = Vec::new();
-    render_into(&mut out, &parts, format, options);
-    String::from_utf8(out).expect("the renderers write only UTF-8 text")
+    let mut buffers = RenderBuffers::default();
+    render_into(&mut buffers, &parts, format, options);
+    String::from_utf8(buffers.out).expect("the renderers write only UTF-8 text")
 }
 
 /// `families` in Prometheus text 0.0.4.
@@ -301,20 +329,24 @@ snr_db_bucket{le=\"+Inf\"} 2.0
     #[test]
     fn verbatim_parts_keep_their_place() {
         let h = snr_histogram();
-        let mut out = Vec::new();
-        render_into(
-            &mut out,
-            &[
-                Part::Verbatim(b"# first\n"),
-                Part::Family(FamilyRef::Histogram(&h)),
-                Part::Verbatim(b"# last\n"),
-            ],
-            Format::OpenMetrics,
-            RenderOptions::default(),
-        );
-        let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("# first\n# HELP snr_db SNR\n"));
-        assert!(text.ends_with("\n# last\n# EOF\n"), "{text}");
+        let parts = [
+            Part::Verbatim(b"# first\n"),
+            Part::Family(FamilyRef::Histogram(&h)),
+            Part::Verbatim(b"# last\n"),
+        ];
+        let mut buffers = RenderBuffers::default();
+        for format in [Format::Text, Format::OpenMetrics, Format::OpenMetrics] {
+            // The buffers are reused: each render replaces what the last one wrote.
+            render_into(&mut buffers, &parts, format, RenderOptions::default());
+            let text = std::str::from_utf8(&buffers.out).unwrap();
+            assert!(text.starts_with("# first\n# HELP snr_db SNR\n"), "{text}");
+            let end = if format == Format::Text {
+                "\n# last\n"
+            } else {
+                "\n# last\n# EOF\n"
+            };
+            assert!(text.ends_with(end), "{text}");
+        }
     }
 
     #[test]

@@ -12,18 +12,18 @@ pub(super) struct TextSink<'o> {
     out: &'o mut Vec<u8>,
     line: SampleLine,
     /// The `_created` lines of the current family, written after it as their own family.
-    created: Vec<u8>,
+    created: &'o mut Vec<u8>,
     help: String,
     out_growth: Growth,
     created_growth: Growth,
 }
 
 impl<'o> TextSink<'o> {
-    pub(super) fn new(out: &'o mut Vec<u8>) -> Self {
+    pub(super) fn new(out: &'o mut Vec<u8>, created: &'o mut Vec<u8>) -> Self {
         TextSink {
             out,
             line: SampleLine::default(),
-            created: Vec::new(),
+            created,
             help: String::new(),
             out_growth: Growth::default(),
             created_growth: Growth::default(),
@@ -49,19 +49,19 @@ impl SampleSink for TextSink<'_> {
         self.created.clear();
         self.help.clone_from(&d.help);
         self.out_growth.family(children, self.out);
-        self.created_growth.family(children, &self.created);
+        self.created_growth.family(children, self.created);
     }
 
     fn series(&mut self, _values: &[String], labels: &SeriesLabels) {
         self.line.series(labels);
         self.out_growth.child(self.out);
-        self.created_growth.child(&mut self.created);
+        self.created_growth.child(self.created);
     }
 
     fn sample(&mut self, sample: Sample<'_>) {
         if sample.kind == SampleKind::Created {
-            self.line.write(&mut self.created, sample.kind);
-            write_value(&mut self.created, sample.value);
+            self.line.write(self.created, sample.kind);
+            write_value(self.created, sample.value);
             self.created.push(b'\n');
         } else {
             self.line.write(self.out, sample.kind);
@@ -73,7 +73,7 @@ impl SampleSink for TextSink<'_> {
     fn end_family(&mut self) {
         if !self.created.is_empty() {
             header(self.out, self.line.name(), "_created", &self.help, "gauge");
-            self.out.extend_from_slice(&self.created);
+            self.out.extend_from_slice(self.created);
         }
     }
 }
