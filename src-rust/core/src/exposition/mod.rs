@@ -25,7 +25,8 @@
 //!   instructions per child.
 //!
 //! There is no allocation per line or per child: the line writer, the `le` texts and the
-//! count buffer are reused, and each output grows once per family. With cold caches (a
+//! count buffer are reused, each output grows once per family, and the bindings keep
+//! the [`RenderBuffers`] of each thread for its next render. With cold caches (a
 //! scrape every 15 s in a busy worker) the same render takes about twice as long: most
 //! of the extra time is reading the shards from memory (4 x 64-byte lines per counter
 //! child and 8 per histogram child on this machine).
