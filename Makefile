@@ -13,7 +13,7 @@ DEBIAN_TOOLS := promtool:prometheus prometheus-pushgateway:prometheus-pushgatewa
 	prometheus-alertmanager:prometheus-alertmanager tmux:tmux
 
 .PHONY: all demo test test-rust test-miri test-python lint lint-rust lint-python typecheck \
-	benchmark build-dev debian-deps clean
+	benchmark benchmark-readme benchmark-py312 build-dev debian-deps clean
 
 all: build-dev
 
@@ -91,8 +91,38 @@ typecheck: build-dev
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m mypy.stubtest vumeter._native --allowlist .mypy-stubtest-allowlist
 
-benchmark: build-dev
+# The Rust-backed peers the benchmarks compare against: the bench extra, which make test
+# does not install (benchmarks report a missing peer as missing).
+$(STAMPS)/bench-deps: pyproject.toml tools/requirements.py $(STAMPS)/deps
+	$(PY) tools/requirements.py --extra bench > $(STAMPS)/bench-requirements.txt
+	$(PY) -m pip install -q -r $(STAMPS)/bench-requirements.txt
+	touch $@
+
+benchmark: build-dev $(STAMPS)/bench-deps
 	$(PY) -m benches
 
+# Measures and rewrites the README's performance table (benches/readme_table.py).
+benchmark-readme: build-dev $(STAMPS)/bench-deps
+	$(PY) -m benches.readme_table --write README.md
+
+# The benchmarks on CPython 3.12, where promrs is published too: a .venv312 from pyenv's
+# 3.12 (`pyenv install 3.12` if missing, or PY312=/path/to/python3.12), with its own
+# cargo build directory. BENCH_COMMAND picks what runs, e.g.
+#   make benchmark-py312 BENCH_COMMAND="-m benches.readme_table --write README.md"
+PY312 ?= $(shell pyenv prefix 3.12 2>/dev/null)/bin/python
+VENV312 := .venv312
+BENCH_COMMAND ?= -m benches
+benchmark-py312: | $(STAMPS)
+	@"$(PY312)" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null || \
+		{ echo "needs CPython 3.12: pyenv install 3.12, or PY312=/path/to/python3.12"; exit 1; }
+	test -x $(VENV312)/bin/python || $(PY312) -m venv $(VENV312)
+	$(VENV312)/bin/python -m pip install -q --upgrade pip
+	$(VENV312)/bin/python tools/requirements.py > $(STAMPS)/requirements-312.txt
+	$(VENV312)/bin/python tools/requirements.py --extra bench >> $(STAMPS)/requirements-312.txt
+	$(VENV312)/bin/python -m pip install -q -r $(STAMPS)/requirements-312.txt
+	VIRTUAL_ENV=$(abspath $(VENV312)) CARGO_TARGET_DIR=target/py312 \
+		$(VENV312)/bin/maturin develop --release -q
+	$(VENV312)/bin/python $(BENCH_COMMAND)
+
 clean:
-	rm -rf $(STAMPS) target python/vumeter/_native*.so
+	rm -rf $(STAMPS) target $(VENV312) python/vumeter/_native*.so

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, cast
 
 from prometheus_client import metrics as _prometheus_metrics
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import CollectorRegistry
-from prometheus_client.utils import floatToGoString
+from prometheus_client.samples import Exemplar, Sample
 
+from vumeter import _native
 from vumeter.cardinality import track_cardinality
-
-go_float = cast(Callable[[float], str], floatToGoString)
-"""prometheus_client's float formatting (typed: prometheus_client's own is not)."""
-
 
 # Registries that hold vumeter metrics. prometheus_client's registry takes its lock in
 # register() and collect(); a fork while another thread holds it would copy it locked,
@@ -89,16 +86,15 @@ class FamilyMixin:
         return [Metric(self._name, self._documentation, self._type, self._unit)]
 
     def collect(self) -> Iterable[Metric]:
-        """prometheus_client ``Metric`` objects, for exporters other than vumeter's."""
+        """prometheus_client ``Metric`` objects, for exporters other than vumeter's.
+
+        The samples come from the native core, shaped by the same rules as the native
+        text renderer, so this and :func:`vumeter.generate_latest` cannot disagree.
+        """
         metric = Metric(self._name, self._documentation, self._type, self._unit)
-        self._add_samples(metric, created_enabled())
+        family = cast(_native.MetricFamily, self)
+        metric.samples = _native.family_samples(family, created_enabled(), Sample, Exemplar)
         return [metric]
-
-    def _add_samples(self, metric: Metric, created: bool) -> None:
-        raise NotImplementedError
-
-    def _series_labels(self, values: Iterable[str]) -> dict[str, str]:
-        return dict(zip(self._labelnames, values, strict=True))
 
     def __repr__(self) -> str:
         cls = type(self)

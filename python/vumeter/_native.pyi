@@ -9,7 +9,6 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import disjoint_base
 
-_ExemplarTuple: TypeAlias = tuple[list[tuple[str, str]], float, float]
 _BulkValues: TypeAlias = npt.NDArray[np.float64] | npt.NDArray[np.float32] | Sequence[float]
 
 class CardinalityLimitExceeded(ValueError):
@@ -67,7 +66,6 @@ class CounterFamily(MetricFamily):
         float, saturates the counter at ``+Inf`` until :meth:`reset`."""
     def reset(self) -> None:
         """Sets the counter back to zero and its ``_created`` time to now."""
-    def _snapshot(self) -> list[tuple[list[str], float, float, _ExemplarTuple | None]]: ...
 
 @disjoint_base
 class CounterChild:
@@ -98,7 +96,6 @@ class GaugeFamily(MetricFamily):
         """Takes the value from ``f()`` at every scrape, replacing any earlier function.
         The replaced function is released outside every native lock, so its destructor
         may do anything (close a socket, log)."""
-    def _snapshot(self) -> list[tuple[list[str], float]]: ...
 
 @disjoint_base
 class GaugeChild:
@@ -141,9 +138,6 @@ class HistogramFamily(MetricFamily):
     def _linear_buckets(self) -> bool:
         """Whether the buckets take the O(1) arithmetic path: evenly spaced, and
         proven to bucket every value exactly as a binary search would."""
-    def _snapshot(
-        self,
-    ) -> list[tuple[list[str], list[int], float, float, list[_ExemplarTuple | None]]]: ...
 
 @disjoint_base
 class HistogramChild:
@@ -157,8 +151,24 @@ class HistogramChild:
     @property
     def _observable(self) -> bool: ...
 
-def render_text(families: Sequence[MetricFamily], created: bool = True) -> bytes: ...
-def render_openmetrics(families: Sequence[MetricFamily], created: bool = True) -> bytes: ...
+def render_text(parts: Sequence[MetricFamily | bytes], created: bool = True) -> bytes:
+    """Prometheus text 0.0.4 for ``parts`` in order: vumeter families rendered natively,
+    ``bytes`` (other collectors, rendered by prometheus_client) copied in. The GIL is
+    released for renders of more than 1,000 series."""
+
+def render_openmetrics(parts: Sequence[MetricFamily | bytes], created: bool = True) -> bytes:
+    """OpenMetrics 1.0 for ``parts`` in order, ending with ``# EOF``."""
+
+def family_samples(
+    family: MetricFamily,
+    created: bool,
+    sample_type: Callable[..., Any],
+    exemplar_type: Callable[..., Any],
+) -> list[Any]:
+    """The family's samples as ``sample_type(name, labels, value, None, exemplar)``
+    objects (prometheus_client's ``Sample`` and ``Exemplar``), shaped as in the text
+    format."""
+
 def shard_count() -> int:
     """Shards per metric child in this process (at most 16; ``VUMETER_SHARDS``
     overrides it). A child allocates a shard on the first write of a thread that maps

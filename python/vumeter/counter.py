@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import REGISTRY, CollectorRegistry
-from prometheus_client.samples import Exemplar
 
 from vumeter import _native
 from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
@@ -60,14 +58,6 @@ class Counter(_CounterMethods, FamilyMixin, _native.CounterFamily):
         )
         self._register(registry)
         return self
-
-    def _add_samples(self, metric: Metric, created: bool) -> None:
-        for values, value, created_at, exemplar in self._snapshot():
-            labels = self._series_labels(values)
-            example = Exemplar(dict(exemplar[0]), exemplar[1], exemplar[2]) if exemplar else None
-            metric.add_sample(self._name + "_total", labels, value, None, example)
-            if created:
-                metric.add_sample(self._name + "_created", labels, created_at)
 
 
 # Vectorcall fast paths for inc() and labels() (see src-rust/bindings/src/fastcall.rs).

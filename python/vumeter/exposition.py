@@ -66,30 +66,27 @@ def _collectors_of(registry: Any) -> list[Any] | None:
     return collectors
 
 
-def _render(
-    registry: Any,
-    native: Callable[[list[Any], bool], bytes],
-    fallback: Callable[[Any], bytes],
-) -> bytes:
-    collectors = _collectors_of(registry)
-    if collectors is None:
-        return fallback(registry)
-    created = created_enabled()
-    chunks: list[bytes] = []
+def _parts(
+    collectors: list[Any], foreign: Callable[[Any], bytes]
+) -> list[_native.MetricFamily | bytes]:
+    """vumeter's families as they are, and each run of other collectors rendered by
+    prometheus_client (``foreign``), in registration order."""
+    parts: list[_native.MetricFamily | bytes] = []
     run: list[Any] = []
-    run_is_native = False
-    for collector in [*collectors, None]:
-        is_native = isinstance(collector, _native.MetricFamily)
-        if run and (collector is None or is_native != run_is_native):
-            chunks.append(native(run, created) if run_is_native else fallback(_Collectors(run)))
-            run = []
-        if collector is not None:
+    for collector in collectors:
+        if isinstance(collector, _native.MetricFamily):
+            if run:
+                parts.append(foreign(_Collectors(run)))
+                run = []
+            parts.append(collector)
+        else:
             run.append(collector)
-            run_is_native = is_native
-    return b"".join(chunks)
+    if run:
+        parts.append(foreign(_Collectors(run)))
+    return parts
 
 
-def _openmetrics_fallback(registry: Any) -> bytes:
+def _openmetrics_without_eof(registry: Any) -> bytes:
     text: bytes = _prometheus_openmetrics.generate_latest(registry)  # type: ignore[no-untyped-call]
     return text.removesuffix(_EOF)
 
@@ -97,12 +94,27 @@ def _openmetrics_fallback(registry: Any) -> bytes:
 def generate_latest(registry: CollectorRegistry = REGISTRY) -> bytes:
     """The registry in Prometheus text format 0.0.4 (what prometheus_client's
     ``generate_latest`` returns, byte for byte)."""
-    return _render(registry, _native.render_text, _prometheus_text.generate_latest)
+    collectors = _collectors_of(registry)
+    if collectors is None:
+        return _prometheus_text.generate_latest(registry)
+    parts = _parts(collectors, _prometheus_text.generate_latest)
+    return _native.render_text(parts, created_enabled())
 
 
 def generate_openmetrics(registry: CollectorRegistry = REGISTRY) -> bytes:
-    """The registry in OpenMetrics 1.0 text, with exemplars and ``# EOF``."""
-    return _render(registry, _native.render_openmetrics, _openmetrics_fallback) + _EOF
+    """The registry in OpenMetrics 1.0 text, with exemplars and ``# EOF``.
+
+    The same as prometheus_client's OpenMetrics output, except that a histogram whose
+    first bucket bound is negative has neither ``_sum`` nor ``_count`` (prometheus_client
+    writes ``_count`` alone, which the OpenMetrics specification forbids and
+    prometheus_client's own parser refuses); its ``+Inf`` bucket carries the count.
+    """
+    collectors = _collectors_of(registry)
+    if collectors is None:
+        text: bytes = _prometheus_openmetrics.generate_latest(registry)  # type: ignore[no-untyped-call]
+        return text
+    parts = _parts(collectors, _openmetrics_without_eof)
+    return _native.render_openmetrics(parts, created_enabled())
 
 
 def choose_encoder(accept_header: str | None) -> tuple[Callable[[CollectorRegistry], bytes], str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from vumeter import _native
@@ -80,10 +79,6 @@ class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
         )
         self._register(registry)
         return self
-
-    def _add_samples(self, metric: Metric, created: bool) -> None:
-        for values, value in self._snapshot():
-            metric.add_sample(self._name, self._series_labels(values), value)
 
 
 # Vectorcall fast paths for inc(), dec(), set() and labels() (see

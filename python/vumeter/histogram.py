@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import REGISTRY, CollectorRegistry
-from prometheus_client.samples import Exemplar
 
 from vumeter import _native
-from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin, go_float
+from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, prepare_buckets, validate_labelnames
 from vumeter._timing import Timer
 
@@ -90,24 +88,6 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
         )
         self._register(registry)
         return self
-
-    def _add_samples(self, metric: Metric, created: bool) -> None:
-        bounds = self._upper_bounds
-        les = [go_float(b) for b in bounds]
-        for values, cumulative, total, created_at, exemplars in self._snapshot():
-            labels = self._series_labels(values)
-            for le, count, exemplar in zip(les, cumulative, exemplars, strict=True):
-                example = (
-                    Exemplar(dict(exemplar[0]), exemplar[1], exemplar[2]) if exemplar else None
-                )
-                metric.add_sample(
-                    self._name + "_bucket", {**labels, "le": le}, float(count), None, example
-                )
-            metric.add_sample(self._name + "_count", labels, float(cumulative[-1]))
-            if bounds[0] >= 0:
-                metric.add_sample(self._name + "_sum", labels, total)
-            if created:
-                metric.add_sample(self._name + "_created", labels, created_at)
 
 
 # Vectorcall fast paths for observe() and labels() (see src-rust/bindings/src/fastcall.rs).

@@ -15,6 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
+from tests.support.exposition import bucket_state
 from vumeter import Histogram
 
 T = 1.7e9
@@ -86,7 +87,7 @@ def expected_buckets(bounds: list[float], values: list[float]) -> list[int]:
 
 
 def bucket_counts(h: Histogram) -> list[int]:
-    [(_, cumulative, _, _, _)] = h._snapshot()
+    cumulative, _ = bucket_state(h)
     return [c - p for c, p in zip(cumulative, [0, *cumulative[:-1]], strict=True)]
 
 

@@ -31,10 +31,15 @@ def test_an_infinity_saturates_sum_and_the_opposite_one_is_refused() -> None:
     assert value(registry, "snr_db_count") == 3
     assert registry.get_sample_value("snr_db_bucket", {"le": "-10.0"}) == 1
     assert registry.get_sample_value("snr_db_bucket", {"le": "+Inf"}) == 3
-    # A first bound below zero means no _sum sample (as in prometheus_client): read it
-    # from the snapshot.
-    [(_, _, total, _, _)] = h._snapshot()
-    assert total == -math.inf
+    # A first bound below zero means no _sum sample (as in prometheus_client); with a
+    # first bound at zero the saturated sum is exposed.
+    registry = CollectorRegistry()
+    level = vumeter.Histogram("level", "L", registry=registry, buckets=[0.0, 10.0])
+    level.observe(-math.inf)
+    with pytest.raises(ValueError, match=r"cannot observe inf: _sum is already -inf"):
+        level.observe(math.inf)
+    assert value(registry, "level_sum") == -math.inf
+    assert value(registry, "level_count") == 1
 
 
 def test_observe_many_is_all_or_nothing_for_opposite_infinities() -> None:

@@ -197,18 +197,31 @@ def test_malformed_expositions_name_the_line(text: str, content_type: str, messa
 
 
 def test_a_histogram_with_negative_bounds_parses_although_openmetrics_rules_are_bent() -> None:
-    # vumeter leaves _sum out when the first bound is negative (it would not be a counter);
-    # prometheus_client's OpenMetrics parser then refuses _count without _sum. The view
-    # must still show such a worker.
-    registry = vumeter.CollectorRegistry()
-    histogram = vumeter.Histogram("snr", "SNR.", registry=registry, buckets=(-5.0, 0.0, 5.0))
+    # prometheus_client leaves _sum out when the first bound is negative (it would not be
+    # a counter) but keeps _count, which its own OpenMetrics parser then refuses. The
+    # view must still show such a worker. (vumeter drops the pair in OpenMetrics.)
+    registry = prometheus_client.CollectorRegistry()
+    histogram = prometheus_client.Histogram(
+        "snr", "SNR.", registry=registry, buckets=(-5.0, 0.0, 5.0)
+    )
     histogram.observe(3.0)
-    text = vumeter.generate_openmetrics(registry).decode()
+    text = om_exposition.generate_latest(registry).decode()
     with pytest.raises(ValueError, match="_sum"):
         list(reference_openmetrics(text))
     (family,) = parse_exposition(text, OPENMETRICS)
     assert family.type == "histogram"
     assert {sample[0] for sample in family.samples} == {"snr_bucket", "snr_count", "snr_created"}
+
+
+def test_vumeters_negative_bound_histograms_parse_in_both_parsers() -> None:
+    registry = vumeter.CollectorRegistry()
+    histogram = vumeter.Histogram("snr", "SNR.", registry=registry, buckets=(-5.0, 0.0, 5.0))
+    histogram.observe(3.0)
+    text = vumeter.generate_openmetrics(registry).decode()
+    (reference,) = reference_openmetrics(text)
+    (family,) = parse_exposition(text, OPENMETRICS)
+    assert {s.name for s in reference.samples} == {sample[0] for sample in family.samples}
+    assert {sample[0] for sample in family.samples} == {"snr_bucket", "snr_created"}
 
 
 def test_only_builds_the_families_named_but_checks_every_line() -> None:

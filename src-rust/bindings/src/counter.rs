@@ -79,27 +79,7 @@ impl CounterFamily {
         self.unlabelled()?.reset();
         Ok(())
     }
-
-    /// `[(label values, value, created, exemplar)]` for `collect()`.
-    fn _snapshot(&self) -> Vec<CounterSample> {
-        self.family
-            .children()
-            .into_iter()
-            .map(|(values, core)| {
-                let s = core.snapshot();
-                let exemplar = s.exemplar.map(crate::exemplars::exemplar_tuple);
-                (values.into_vec(), s.value, s.created, exemplar)
-            })
-            .collect()
-    }
 }
-
-type CounterSample = (
-    Vec<String>,
-    f64,
-    f64,
-    Option<crate::exemplars::ExemplarTuple>,
-);
 
 #[pyclass(frozen, subclass, module = "vumeter._native")]
 pub struct CounterChild {

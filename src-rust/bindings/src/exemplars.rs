@@ -34,13 +34,6 @@ pub(crate) fn exemplar_labels(
         .map(Some)
 }
 
-/// `(labels, value, timestamp)`, how `_snapshot()` hands an exemplar to Python.
-pub(crate) type ExemplarTuple = (Vec<(String, String)>, f64, f64);
-
-pub(crate) fn exemplar_tuple(e: vumeter_core::Exemplar) -> ExemplarTuple {
-    (e.labels, e.value, e.timestamp)
-}
-
 /// Where automatic exemplars come from: the current span in a `ContextVar` holding a
 /// mapping (OpenTelemetry's runtime context), and a callable that turns a span into
 /// exemplar labels (or None when it is not sampled).

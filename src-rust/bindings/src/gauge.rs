@@ -120,17 +120,6 @@ impl GaugeFamily {
         set_function(&self.functions, self.unlabelled()?, f);
         Ok(())
     }
-
-    /// `[(label values, value)]` for `collect()`.
-    fn _snapshot(&self, py: Python<'_>) -> PyResult<Vec<(Vec<String>, f64)>> {
-        self.refresh_functions(py)?;
-        Ok(self
-            .family
-            .children()
-            .into_iter()
-            .map(|(values, core)| (values.into_vec(), core.value()))
-            .collect())
-    }
 }
 
 #[pyclass(frozen, subclass, module = "vumeter._native")]

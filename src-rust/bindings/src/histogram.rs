@@ -9,7 +9,6 @@ use vumeter_core::{Descriptor, HistogramCore, MetricKind};
 
 use crate::arrays;
 use crate::errors::{map_metric_error, missing_label_values};
-use crate::exemplars::{exemplar_tuple, ExemplarTuple};
 use crate::labels::{child_core, new_family, AnyFamily, MetricFamily, PyFamily};
 
 #[inline]
@@ -40,8 +39,6 @@ impl HistogramFamily {
             .ok_or_else(|| missing_label_values("histogram"))
     }
 }
-
-type HistogramSample = (Vec<String>, Vec<u64>, f64, f64, Vec<Option<ExemplarTuple>>);
 
 #[pymethods]
 impl HistogramFamily {
@@ -102,23 +99,6 @@ impl HistogramFamily {
     #[getter]
     fn _linear_buckets(&self) -> bool {
         self.layout.is_linear()
-    }
-
-    /// `[(label values, cumulative counts, sum, created, exemplars per bucket)]`.
-    fn _snapshot(&self) -> Vec<HistogramSample> {
-        self.family
-            .children()
-            .into_iter()
-            .map(|(values, core)| {
-                let s = core.snapshot();
-                let exemplars = s
-                    .exemplars
-                    .into_iter()
-                    .map(|e| e.map(exemplar_tuple))
-                    .collect();
-                (values.into_vec(), s.cumulative, s.sum, s.created, exemplars)
-            })
-            .collect()
     }
 }
 

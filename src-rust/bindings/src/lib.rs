@@ -36,7 +36,7 @@ mod _native {
     #[pymodule_export]
     use crate::parse::parse_exposition;
     #[pymodule_export]
-    use crate::render::{render_openmetrics, render_text, shard_count};
+    use crate::render::{family_samples, render_openmetrics, render_text, shard_count};
 
     use pyo3::prelude::*;
 

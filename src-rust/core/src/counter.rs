@@ -83,6 +83,17 @@ impl CounterCore {
     }
 
     #[must_use]
+    pub fn created(&self) -> f64 {
+        atomic_float::load(&self.created)
+    }
+
+    /// The latest exemplar, locked; `None` without locking while there never was one.
+    #[must_use]
+    pub fn exemplar(&self) -> Option<crate::sync::MutexGuard<'_, Option<Exemplar>>> {
+        self.exemplar.peek(0)
+    }
+
+    #[must_use]
     pub fn snapshot(&self) -> CounterSnapshot {
         CounterSnapshot {
             value: self.value(),

@@ -85,6 +85,13 @@ impl ExemplarSlots {
         }
     }
 
+    /// Slot `index`, locked; `None` without locking while no slot was ever stored
+    /// (for readers that borrow the exemplar instead of cloning it).
+    #[must_use]
+    pub fn peek(&self, index: usize) -> Option<sync::MutexGuard<'_, Option<Exemplar>>> {
+        self.0.get().map(|slots| slots[index].lock())
+    }
+
     /// The exemplar of slot `index`, if any.
     #[must_use]
     pub fn get(&self, index: usize) -> Option<Exemplar> {

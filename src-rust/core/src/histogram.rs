@@ -193,13 +193,15 @@ impl HistogramCore {
         Ok(())
     }
 
-    #[must_use]
-    pub fn snapshot(&self) -> HistogramSnapshot {
+    /// Reads the cumulative bucket counts into `cumulative` (one per bound) and returns
+    /// the sum, in one pass over the shards and without allocating: what a scrape reads.
+    pub fn read_into(&self, cumulative: &mut [u64]) -> f64 {
         let buckets = self.layout.len();
-        let mut counts = vec![0u64; buckets];
+        let cumulative = &mut cumulative[..buckets];
+        cumulative.fill(0);
         let mut sum = 0.0;
         for shard in self.cells.shards() {
-            for (total, cell) in counts.iter_mut().zip(&shard[..buckets]) {
+            for (total, cell) in cumulative.iter_mut().zip(&shard[..buckets]) {
                 *total += cell.load(Ordering::Relaxed);
             }
             sum += f64::from_bits(shard[buckets].load(Ordering::Acquire));
@@ -210,18 +212,34 @@ impl HistogramCore {
             _ => sum,
         };
         let mut running = 0;
-        let cumulative = counts
-            .into_iter()
-            .map(|c| {
-                running += c;
-                running
-            })
-            .collect();
+        for count in cumulative {
+            running += *count;
+            *count = running;
+        }
+        sum
+    }
+
+    #[must_use]
+    pub fn created(&self) -> f64 {
+        self.created
+    }
+
+    /// The latest exemplar of `bucket`, locked; `None` without locking while no bucket
+    /// has ever had one.
+    #[must_use]
+    pub fn exemplar(&self, bucket: usize) -> Option<crate::sync::MutexGuard<'_, Option<Exemplar>>> {
+        self.exemplars.peek(bucket)
+    }
+
+    #[must_use]
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        let mut cumulative = vec![0u64; self.layout.len()];
+        let sum = self.read_into(&mut cumulative);
         HistogramSnapshot {
             cumulative,
             sum,
             created: self.created,
-            exemplars: self.exemplars.snapshot(buckets),
+            exemplars: self.exemplars.snapshot(self.layout.len()),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! never allocates a key to look one up.
 
 use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
@@ -20,7 +21,7 @@ const MIN_COMPACTION: usize = 32;
 
 struct Slot<V> {
     hash: u64,
-    key: Box<[String]>,
+    key: Arc<[String]>,
     value: V,
 }
 
@@ -28,7 +29,12 @@ pub(crate) struct OrderedMap<V> {
     /// Slot positions, hashed by their keys.
     index: HashTable<usize>,
     slots: Vec<Option<Slot<V>>>,
+    /// The insertion number of each slot, holes included: it grows with the position,
+    /// so a walk can resume after a point (binary search) even when entries before it
+    /// were removed or moved by a compaction.
+    seqs: Vec<u64>,
     live: usize,
+    next_seq: u64,
     hasher: DefaultHashBuilder,
 }
 
@@ -37,7 +43,9 @@ impl<V> Default for OrderedMap<V> {
         OrderedMap {
             index: HashTable::new(),
             slots: Vec::new(),
+            seqs: Vec::new(),
             live: 0,
+            next_seq: 0,
             hasher: DefaultHashBuilder::default(),
         }
     }
@@ -85,10 +93,12 @@ impl<V> OrderedMap<V> {
     }
 
     /// Appends an entry for a key that is not in the map (the caller checked).
-    pub(crate) fn insert_new(&mut self, key: Box<[String]>, value: V) -> &mut V {
+    pub(crate) fn insert_new(&mut self, key: Arc<[String]>, value: V) -> &mut V {
         let hash = self.hash(&key);
         debug_assert!(self.position(hash, &key).is_none(), "key already present");
         let at = self.slots.len();
+        self.seqs.push(self.next_seq);
+        self.next_seq += 1;
         self.slots.push(Some(Slot { hash, key, value }));
         let slots = &self.slots;
         self.index.insert_unique(hash, at, |&i| slot_hash(slots, i));
@@ -101,7 +111,7 @@ impl<V> OrderedMap<V> {
 
     /// Removes the entry for `key` and hands it back, so the caller decides where it
     /// is dropped (outside any lock).
-    pub(crate) fn remove<Q: AsRef<str>>(&mut self, key: &[Q]) -> Option<(Box<[String]>, V)> {
+    pub(crate) fn remove<Q: AsRef<str>>(&mut self, key: &[Q]) -> Option<(Arc<[String]>, V)> {
         let hash = self.hash(key);
         let slots = &self.slots;
         let entry = self
@@ -124,7 +134,7 @@ impl<V> OrderedMap<V> {
     pub(crate) fn remove_where(
         &mut self,
         mut doomed: impl FnMut(&[String], &V) -> bool,
-    ) -> Vec<(Box<[String]>, V)> {
+    ) -> Vec<(Arc<[String]>, V)> {
         let mut removed = Vec::new();
         for at in 0..self.slots.len() {
             let hit = self.slots[at]
@@ -150,6 +160,16 @@ impl<V> OrderedMap<V> {
         std::mem::take(self)
     }
 
+    /// Live entries inserted as number `seq` or later, in insertion order, with their
+    /// insertion numbers.
+    pub(crate) fn iter_from(&self, seq: u64) -> impl Iterator<Item = (u64, &[String], &V)> + '_ {
+        let start = self.seqs.partition_point(|&n| n < seq);
+        self.slots[start..]
+            .iter()
+            .zip(&self.seqs[start..])
+            .filter_map(|(s, &n)| s.as_ref().map(|s| (n, &*s.key, &s.value)))
+    }
+
     /// Live entries in insertion order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[String], &V)> + '_ {
         self.slots
@@ -163,13 +183,17 @@ impl<V> OrderedMap<V> {
             if self.live == 0 {
                 // Nothing left: drop the holes too (no entry to move).
                 self.slots.clear();
+                self.seqs.clear();
                 self.index.clear();
             }
             return;
         }
+        let mut live = self.slots.iter().map(Option::is_some);
+        self.seqs.retain(|_| live.next().unwrap_or(false));
         self.slots.retain(Option::is_some);
         if self.slots.capacity() > 4 * self.slots.len().max(MIN_COMPACTION) {
             self.slots.shrink_to(2 * self.slots.len());
+            self.seqs.shrink_to(2 * self.slots.len());
         }
         // Every live entry moved: rebuild the positions.
         self.index.clear();
@@ -195,7 +219,7 @@ fn slot_hash<V>(slots: &[Option<Slot<V>>], at: usize) -> u64 {
 mod tests {
     use super::*;
 
-    fn key(parts: &[&str]) -> Box<[String]> {
+    fn key(parts: &[&str]) -> Arc<[String]> {
         parts.iter().map(|&p| p.to_string()).collect()
     }
 

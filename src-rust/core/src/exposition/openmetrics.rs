@@ -1,124 +1,93 @@
 //! OpenMetrics 1.0 text, as prometheus_client's `openmetrics.exposition.generate_latest`
-//! writes it, without the final `# EOF` (the caller may append other collectors first).
+//! writes it, with exemplars, and without the final `# EOF` (the caller may append other
+//! collectors first). Where prometheus_client writes what the OpenMetrics specification
+//! forbids (`_count` without `_sum`), the shaping rules in `samples` decide.
 
 use super::escape::write_escaped_quoted;
 use super::labels::SeriesLabels;
 use super::number::{write_go_float, write_python_repr};
-use super::{bucket_labels, FamilyRef, RenderOptions};
+use super::samples::{Sample, SampleSink};
+use super::sink::{write_value, Growth, SampleLine};
 use crate::exemplar::Exemplar;
-use crate::family::Descriptor;
+use crate::family::{Descriptor, MetricKind};
 
-#[must_use]
-pub fn render_openmetrics<H>(families: &[FamilyRef<'_, H>], options: RenderOptions) -> String {
-    let mut out = String::with_capacity(4096);
-    for family in families {
-        match family {
-            FamilyRef::Counter(f) => {
-                let d = &f.descriptor;
-                header(&mut out, d);
-                let total = format!("{}_total", d.name);
-                let created = format!("{}_created", d.name);
-                for (values, core) in f.children() {
-                    let labels = SeriesLabels::new(d, &values);
-                    let snapshot = core.snapshot();
-                    out.push_str(&total);
-                    labels.write(&mut out);
-                    value(&mut out, snapshot.value, snapshot.exemplar.as_ref());
-                    if options.created {
-                        out.push_str(&created);
-                        labels.write(&mut out);
-                        value(&mut out, snapshot.created, None);
-                    }
-                }
-            }
-            FamilyRef::Gauge(f) => {
-                let d = &f.descriptor;
-                header(&mut out, d);
-                for (values, core) in f.children() {
-                    out.push_str(&d.name);
-                    SeriesLabels::new(d, &values).write(&mut out);
-                    value(&mut out, core.value(), None);
-                }
-            }
-            FamilyRef::Histogram(f) => {
-                let d = &f.descriptor;
-                header(&mut out, d);
-                let bucket = format!("{}_bucket", d.name);
-                let count = format!("{}_count", d.name);
-                let sum = format!("{}_sum", d.name);
-                let created = format!("{}_created", d.name);
-                let mut les: Option<Vec<String>> = None;
-                for (values, core) in f.children() {
-                    let labels = SeriesLabels::new(d, &values);
-                    let snapshot = core.snapshot();
-                    let bounds = core.layout().bounds();
-                    let les = les.get_or_insert_with(|| bucket_labels(bounds));
-                    for ((le, &n), exemplar) in les
-                        .iter()
-                        .zip(&snapshot.cumulative)
-                        .zip(&snapshot.exemplars)
-                    {
-                        out.push_str(&bucket);
-                        labels.write_with_le(&mut out, le);
-                        value(&mut out, n as f64, exemplar.as_ref());
-                    }
-                    out.push_str(&count);
-                    labels.write(&mut out);
-                    value(&mut out, snapshot.count() as f64, None);
-                    if bounds[0] >= 0.0 {
-                        out.push_str(&sum);
-                        labels.write(&mut out);
-                        value(&mut out, snapshot.sum, None);
-                    }
-                    if options.created {
-                        out.push_str(&created);
-                        labels.write(&mut out);
-                        value(&mut out, snapshot.created, None);
-                    }
-                }
-            }
-        }
-    }
-    out
+pub(super) struct OpenMetricsSink<'o> {
+    out: &'o mut Vec<u8>,
+    line: SampleLine,
+    growth: Growth,
 }
 
-fn header(out: &mut String, d: &Descriptor) {
-    out.push_str("# HELP ");
-    out.push_str(&d.name);
-    out.push(' ');
-    write_escaped_quoted(out, &d.help);
-    out.push_str("\n# TYPE ");
-    out.push_str(&d.name);
-    out.push(' ');
-    out.push_str(d.kind.as_str());
-    out.push('\n');
-    if !d.unit.is_empty() {
-        out.push_str("# UNIT ");
-        out.push_str(&d.name);
-        out.push(' ');
-        out.push_str(&d.unit);
-        out.push('\n');
+impl<'o> OpenMetricsSink<'o> {
+    pub(super) fn new(out: &'o mut Vec<u8>) -> Self {
+        OpenMetricsSink {
+            out,
+            line: SampleLine::default(),
+            growth: Growth::default(),
+        }
+    }
+
+    /// Text rendered elsewhere, copied in between families.
+    pub(super) fn verbatim(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
     }
 }
 
-fn value(out: &mut String, v: f64, exemplar: Option<&Exemplar>) {
-    out.push(' ');
-    write_go_float(out, v);
-    if let Some(e) = exemplar {
-        out.push_str(" # {");
-        for (i, (name, label)) in e.labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(name);
-            out.push_str("=\"");
-            write_escaped_quoted(out, label);
-            out.push('"');
+impl SampleSink for OpenMetricsSink<'_> {
+    const EXEMPLARS: bool = true;
+
+    fn family(&mut self, d: &Descriptor, children: usize) {
+        self.line.family(&d.name, d.kind == MetricKind::Histogram);
+        self.growth.family(children, self.out);
+        let out = &mut *self.out;
+        out.extend_from_slice(b"# HELP ");
+        out.extend_from_slice(d.name.as_bytes());
+        out.push(b' ');
+        write_escaped_quoted(out, &d.help);
+        out.extend_from_slice(b"\n# TYPE ");
+        out.extend_from_slice(d.name.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(d.kind.as_str().as_bytes());
+        out.push(b'\n');
+        if !d.unit.is_empty() {
+            out.extend_from_slice(b"# UNIT ");
+            out.extend_from_slice(d.name.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(d.unit.as_bytes());
+            out.push(b'\n');
         }
-        out.push_str("} ");
-        write_go_float(out, e.value);
-        out.push(' ');
-        write_python_repr(out, e.timestamp);
     }
-    out.push('\n');
+
+    fn series(&mut self, _values: &[String], labels: &SeriesLabels) {
+        self.line.series(labels);
+        self.growth.child(self.out);
+    }
+
+    fn sample(&mut self, sample: Sample<'_>) {
+        self.line.write(self.out, sample.kind);
+        write_value(self.out, sample.value);
+        if let Some(exemplar) = sample.exemplar {
+            write_exemplar(self.out, exemplar);
+        }
+        self.out.push(b'\n');
+    }
+
+    fn end_family(&mut self) {}
+}
+
+/// ` # {trace_id="..."} value timestamp` (the timestamp as Python's `str(float)`).
+fn write_exemplar(out: &mut Vec<u8>, e: &Exemplar) {
+    out.extend_from_slice(b" # {");
+    for (i, (name, label)) in e.labels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        write_escaped_quoted(out, label);
+        out.push(b'"');
+    }
+    out.extend_from_slice(b"} ");
+    write_go_float(out, e.value);
+    out.push(b' ');
+    write_python_repr(out, e.timestamp);
 }

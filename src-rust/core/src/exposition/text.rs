@@ -4,103 +4,90 @@
 
 use super::escape::write_escaped_help;
 use super::labels::SeriesLabels;
-use super::number::write_go_float;
-use super::{bucket_labels, FamilyRef, RenderOptions};
-use crate::family::Descriptor;
+use super::samples::{Sample, SampleKind, SampleSink};
+use super::sink::{write_value, Growth, SampleLine};
+use crate::family::{Descriptor, MetricKind};
 
-#[must_use]
-pub fn render_text<H>(families: &[FamilyRef<'_, H>], options: RenderOptions) -> String {
-    let mut out = String::with_capacity(4096);
-    for family in families {
-        match family {
-            FamilyRef::Counter(f) => {
-                let children = f.children();
-                let name = format!("{}_total", f.descriptor.name);
-                header(&mut out, &name, &f.descriptor.help, "counter");
-                let mut created = Vec::with_capacity(children.len());
-                for (values, core) in &children {
-                    let labels = SeriesLabels::new(&f.descriptor, values);
-                    let snapshot = core.snapshot();
-                    sample(&mut out, &name, &labels, snapshot.value);
-                    created.push((labels, snapshot.created));
-                }
-                if options.created {
-                    created_family(&mut out, &f.descriptor, &created);
-                }
-            }
-            FamilyRef::Gauge(f) => {
-                let name = &f.descriptor.name;
-                header(&mut out, name, &f.descriptor.help, "gauge");
-                for (values, core) in f.children() {
-                    let labels = SeriesLabels::new(&f.descriptor, &values);
-                    sample(&mut out, name, &labels, core.value());
-                }
-            }
-            FamilyRef::Histogram(f) => {
-                let d = &f.descriptor;
-                let children = f.children();
-                header(&mut out, &d.name, &d.help, "histogram");
-                let bucket_name = format!("{}_bucket", d.name);
-                let count_name = format!("{}_count", d.name);
-                let sum_name = format!("{}_sum", d.name);
-                let mut created = Vec::with_capacity(children.len());
-                let mut les: Option<Vec<String>> = None;
-                for (values, core) in &children {
-                    let labels = SeriesLabels::new(d, values);
-                    let snapshot = core.snapshot();
-                    let bounds = core.layout().bounds();
-                    let les = les.get_or_insert_with(|| bucket_labels(bounds));
-                    for (le, &count) in les.iter().zip(&snapshot.cumulative) {
-                        out.push_str(&bucket_name);
-                        labels.write_with_le(&mut out, le);
-                        value(&mut out, count as f64);
-                    }
-                    sample(&mut out, &count_name, &labels, snapshot.count() as f64);
-                    if bounds[0] >= 0.0 {
-                        sample(&mut out, &sum_name, &labels, snapshot.sum);
-                    }
-                    created.push((labels, snapshot.created));
-                }
-                if options.created {
-                    created_family(&mut out, d, &created);
-                }
-            }
+pub(super) struct TextSink<'o> {
+    out: &'o mut Vec<u8>,
+    line: SampleLine,
+    /// The `_created` lines of the current family, written after it as their own family.
+    created: &'o mut Vec<u8>,
+    help: String,
+    out_growth: Growth,
+    created_growth: Growth,
+}
+
+impl<'o> TextSink<'o> {
+    pub(super) fn new(out: &'o mut Vec<u8>, created: &'o mut Vec<u8>) -> Self {
+        TextSink {
+            out,
+            line: SampleLine::default(),
+            created,
+            help: String::new(),
+            out_growth: Growth::default(),
+            created_growth: Growth::default(),
         }
     }
-    out
+
+    /// Text rendered elsewhere, copied in between families.
+    pub(super) fn verbatim(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
 }
 
-fn header(out: &mut String, name: &str, help: &str, kind: &str) {
-    out.push_str("# HELP ");
-    out.push_str(name);
-    out.push(' ');
+impl SampleSink for TextSink<'_> {
+    const EXEMPLARS: bool = false;
+
+    fn family(&mut self, d: &Descriptor, children: usize) {
+        self.line.family(&d.name, d.kind == MetricKind::Histogram);
+        if d.kind == MetricKind::Counter {
+            header(self.out, &d.name, "_total", &d.help, "counter");
+        } else {
+            header(self.out, &d.name, "", &d.help, d.kind.as_str());
+        }
+        self.created.clear();
+        self.help.clone_from(&d.help);
+        self.out_growth.family(children, self.out);
+        self.created_growth.family(children, self.created);
+    }
+
+    fn series(&mut self, _values: &[String], labels: &SeriesLabels) {
+        self.line.series(labels);
+        self.out_growth.child(self.out);
+        self.created_growth.child(self.created);
+    }
+
+    fn sample(&mut self, sample: Sample<'_>) {
+        if sample.kind == SampleKind::Created {
+            self.line.write(self.created, sample.kind);
+            write_value(self.created, sample.value);
+            self.created.push(b'\n');
+        } else {
+            self.line.write(self.out, sample.kind);
+            write_value(self.out, sample.value);
+            self.out.push(b'\n');
+        }
+    }
+
+    fn end_family(&mut self) {
+        if !self.created.is_empty() {
+            header(self.out, self.line.name(), "_created", &self.help, "gauge");
+            self.out.extend_from_slice(self.created);
+        }
+    }
+}
+
+fn header(out: &mut Vec<u8>, name: &str, suffix: &str, help: &str, kind: &str) {
+    out.extend_from_slice(b"# HELP ");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    out.push(b' ');
     write_escaped_help(out, help);
-    out.push_str("\n# TYPE ");
-    out.push_str(name);
-    out.push(' ');
-    out.push_str(kind);
-    out.push('\n');
-}
-
-fn sample(out: &mut String, name: &str, labels: &SeriesLabels, v: f64) {
-    out.push_str(name);
-    labels.write(out);
-    value(out, v);
-}
-
-fn value(out: &mut String, v: f64) {
-    out.push(' ');
-    write_go_float(out, v);
-    out.push('\n');
-}
-
-fn created_family(out: &mut String, descriptor: &Descriptor, created: &[(SeriesLabels, f64)]) {
-    if created.is_empty() {
-        return;
-    }
-    let name = format!("{}_created", descriptor.name);
-    header(out, &name, &descriptor.help, "gauge");
-    for (labels, timestamp) in created {
-        sample(out, &name, labels, *timestamp);
-    }
+    out.extend_from_slice(b"\n# TYPE ");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(kind.as_bytes());
+    out.push(b'\n');
 }
