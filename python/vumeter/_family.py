@@ -18,6 +18,7 @@ from prometheus_client.registry import CollectorRegistry
 from prometheus_client.samples import Exemplar, Sample
 
 from vumeter import _native
+from vumeter._naming import note_names
 from vumeter.cardinality import track_cardinality
 
 # Registries that hold vumeter metrics. prometheus_client's registry takes its lock in
@@ -75,6 +76,7 @@ class FamilyMixin:
     _max_label_sets: int | None
 
     def _register(self, registry: CollectorRegistry | None) -> None:
+        note_names(self, self._name, self._labelnames)
         if registry:
             _REGISTRIES.add(registry)
             registry.register(self)

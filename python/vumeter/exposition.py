@@ -3,24 +3,37 @@
 ``generate_latest`` and ``generate_openmetrics`` render vumeter's families in Rust and
 hand every other collector (process metrics, custom collectors, prometheus_client's own
 metrics) to prometheus_client, preserving registration order, so one call serves a mixed
-registry.
+registry. Both take prometheus_client's arguments (``escaping``, ``version``) and
+``choose_encoder`` answers what prometheus_client's does for an ``Accept`` header.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from prometheus_client import exposition as _prometheus_text
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import exposition as _prometheus_openmetrics
-from prometheus_client.registry import REGISTRY, CollectorRegistry
+from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
 
 from vumeter import _native
 from vumeter._family import created_enabled
+from vumeter._naming import has_non_legacy_names
 
-CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
-"""Content type of the Prometheus text format that :func:`generate_latest` writes."""
+ALLOWUTF8 = "allow-utf-8"
+UNDERSCORES = "underscores"
+DOTS = "dots"
+VALUES = "values"
+ESCAPING_SCHEMES = (ALLOWUTF8, UNDERSCORES, DOTS, VALUES)
+
+CONTENT_TYPE_PLAIN_0_0_4 = "text/plain; version=0.0.4; charset=utf-8"
+"""Content type of the Prometheus text format 0.0.4."""
+CONTENT_TYPE_PLAIN_1_0_0 = "text/plain; version=1.0.0; charset=utf-8"
+"""Content type of the Prometheus text format 1.0.0 (0.0.4 with escaped UTF-8 names)."""
+CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_1_0_0
+"""prometheus_client's ``CONTENT_TYPE_LATEST`` (the same value)."""
 CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 """Content type of the OpenMetrics 1.0 text that :func:`generate_openmetrics` writes."""
 
@@ -86,41 +99,121 @@ def _parts(
     return parts
 
 
-def _openmetrics_without_eof(registry: Any) -> bytes:
-    text: bytes = _prometheus_openmetrics.generate_latest(registry)  # type: ignore[no-untyped-call]
+def _natively_rendered(collectors: list[Any], escaping: str, openmetrics: bool) -> bool:
+    """Whether the native renderer writes what prometheus_client writes under ``escaping``.
+
+    The native renderer writes names as they are. prometheus_client leaves legacy names
+    alone under ``allow-utf-8`` and (text format) ``underscores`` and ``values``; every
+    other case rewrites some name (``dots`` doubles every ``_``; OpenMetrics sample
+    names lose their ``:`` under ``underscores`` and gain a ``U__`` prefix under
+    ``values``), and a UTF-8 name is quoted or escaped. Those cases, rare, are rendered
+    by prometheus_client from the families' samples: the same bytes, at its speed.
+    """
+    if escaping == ALLOWUTF8 or (not openmetrics and escaping in (UNDERSCORES, VALUES)):
+        return not has_non_legacy_names(collectors)
+    if openmetrics and escaping == UNDERSCORES:
+        return not has_non_legacy_names(collectors) and not any(
+            ":" in c._name for c in collectors if isinstance(c, _native.MetricFamily)
+        )
+    return False
+
+
+def generate_latest(registry: Collector = REGISTRY, escaping: str = UNDERSCORES) -> bytes:
+    """The registry in Prometheus text format (what prometheus_client's
+    ``generate_latest(registry, escaping)`` returns, byte for byte)."""
+    collectors = _collectors_of(registry)
+    if collectors is None or not _natively_rendered(collectors, escaping, openmetrics=False):
+        return _prometheus_text.generate_latest(registry, escaping)
+    foreign = partial(_prometheus_text.generate_latest, escaping=escaping)
+    return _native.render_text(_parts(collectors, foreign), created_enabled())
+
+
+def _openmetrics_without_eof(registry: Any, escaping: str, version: str) -> bytes:
+    text: bytes = _prometheus_openmetrics.generate_latest(  # type: ignore[no-untyped-call]
+        registry, escaping, version
+    )
     return text.removesuffix(_EOF)
 
 
-def generate_latest(registry: CollectorRegistry = REGISTRY) -> bytes:
-    """The registry in Prometheus text format 0.0.4 (what prometheus_client's
-    ``generate_latest`` returns, byte for byte)."""
-    collectors = _collectors_of(registry)
-    if collectors is None:
-        return _prometheus_text.generate_latest(registry)
-    parts = _parts(collectors, _prometheus_text.generate_latest)
-    return _native.render_text(parts, created_enabled())
+def generate_openmetrics(
+    registry: Collector = REGISTRY, escaping: str = UNDERSCORES, version: str = "1.0.0"
+) -> bytes:
+    """The registry in OpenMetrics text, with exemplars and ``# EOF`` (prometheus_client's
+    ``openmetrics.exposition.generate_latest(registry, escaping, version)``).
 
-
-def generate_openmetrics(registry: CollectorRegistry = REGISTRY) -> bytes:
-    """The registry in OpenMetrics 1.0 text, with exemplars and ``# EOF``.
-
-    The same as prometheus_client's OpenMetrics output, except that a histogram whose
-    first bucket bound is negative has neither ``_sum`` nor ``_count`` (prometheus_client
-    writes ``_count`` alone, which the OpenMetrics specification forbids and
-    prometheus_client's own parser refuses); its ``+Inf`` bucket carries the count.
+    The same as prometheus_client's output, except that a histogram whose first bucket
+    bound is negative has neither ``_sum`` nor ``_count`` (prometheus_client writes
+    ``_count`` alone, which the OpenMetrics specification forbids and prometheus_client's
+    own parser refuses); its ``+Inf`` bucket carries the count.
     """
     collectors = _collectors_of(registry)
-    if collectors is None:
-        text: bytes = _prometheus_openmetrics.generate_latest(registry)  # type: ignore[no-untyped-call]
+    if collectors is None or not _natively_rendered(collectors, escaping, openmetrics=True):
+        text: bytes = _prometheus_openmetrics.generate_latest(  # type: ignore[no-untyped-call]
+            registry, escaping, version
+        )
         return text
-    parts = _parts(collectors, _openmetrics_without_eof)
-    return _native.render_openmetrics(parts, created_enabled())
+    foreign = partial(_openmetrics_without_eof, escaping=escaping, version=version)
+    return _native.render_openmetrics(_parts(collectors, foreign), created_enabled())
 
 
-def choose_encoder(accept_header: str | None) -> tuple[Callable[[CollectorRegistry], bytes], str]:
-    """The renderer and content type for an HTTP ``Accept`` header: OpenMetrics when the
-    client lists ``application/openmetrics-text``, Prometheus text 0.0.4 otherwise."""
+def _parameter(tokens: list[str], key: str) -> str:
+    """The value of the first ``key=value`` parameter among an ``Accept`` entry's tokens."""
+    for token in tokens:
+        if "=" not in token:
+            continue
+        name, value = token.strip().split("=", 1)
+        if name == key:
+            return value
+    return ""
+
+
+def _escaping_of(tokens: list[str]) -> str:
+    # Only the first escaping parameter counts; an unknown scheme means underscores.
+    for token in tokens:
+        if "=" not in token:
+            continue
+        name, value = token.strip().split("=", 1)
+        if name == "escaping":
+            return value if value in ESCAPING_SCHEMES else UNDERSCORES
+    return UNDERSCORES
+
+
+def _version_at_least_1(version: str) -> bool:
+    parts: list[int | str] = []
+    for part in version.split("."):
+        try:
+            parts.append(int(part))
+        except ValueError:
+            parts.append(part)
+    # prometheus_client compares the tuples; an int against a str raises TypeError there too.
+    return tuple(parts) >= (1, 0, 0)
+
+
+def choose_encoder(accept_header: str | None) -> tuple[Callable[[Collector], bytes], str]:
+    """The renderer and content type for an HTTP ``Accept`` header, exactly as
+    prometheus_client's ``choose_encoder`` answers: OpenMetrics for
+    ``application/openmetrics-text`` (with its ``version`` and ``escaping``), Prometheus
+    text 1.0.0 for ``text/plain; version=1.0.0`` or later, text 0.0.4 otherwise."""
     for accepted in (accept_header or "").split(","):
-        if accepted.split(";")[0].strip() == "application/openmetrics-text":
-            return generate_openmetrics, CONTENT_TYPE_OPENMETRICS
-    return generate_latest, CONTENT_TYPE_LATEST
+        tokens = accepted.split(";")
+        media_type = tokens[0].strip()
+        if media_type == "application/openmetrics-text":
+            version = _parameter(tokens, "version")
+            escaping = _escaping_of(tokens)
+            if not version:
+                encoder = partial(generate_openmetrics, escaping=UNDERSCORES, version="1.0.0")
+                return encoder, CONTENT_TYPE_OPENMETRICS
+            if _version_at_least_1(version):
+                content_type = (
+                    f"application/openmetrics-text; version={version}; charset=utf-8; "
+                    f"escaping={escaping}"
+                )
+                encoder = partial(generate_openmetrics, escaping=escaping, version=version)
+                return encoder, content_type
+        elif media_type == "text/plain":
+            version = _parameter(tokens, "version")
+            escaping = _escaping_of(tokens)
+            if version and _version_at_least_1(version):
+                content_type = f"{CONTENT_TYPE_LATEST}; escaping={escaping}"
+                return partial(generate_latest, escaping=escaping), content_type
+    return generate_latest, CONTENT_TYPE_PLAIN_0_0_4
