@@ -12,6 +12,12 @@ from prometheus_client.registry import Collector
 
 from vumeter.exposition import choose_encoder
 
+# zlib level 1, not gzip.compress's default 9 that prometheus_client uses: on 680 KB of
+# exposition (1,000 histogram + 1,000 counter children) level 9 takes about 65 ms, thirty
+# times the native render, for a body a few percent smaller (vumeter's server measured
+# level 1 at 9.1% of the size, level 9 at 7.3%). Any gzip reader reads either.
+GZIP_LEVEL = 1
+
 
 def bake_output(
     registry: Collector,
@@ -33,6 +39,6 @@ def bake_output(
     output = encoder(source)
     headers = [("Content-Type", content_type)]
     if not disable_compression and gzip_accepted(accept_encoding_header or ""):
-        output = gzip.compress(output)
+        output = gzip.compress(output, GZIP_LEVEL)
         headers.append(("Content-Encoding", "gzip"))
     return "200 OK", headers, output
