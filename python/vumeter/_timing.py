@@ -2,6 +2,11 @@
 ``count_exceptions()`` and ``track_inprogress()``, with prometheus_client's semantics.
 Decorated coroutine functions are timed until they finish, not until they return a
 coroutine.
+
+A decorated function keeps its full signature for ``inspect.signature`` and
+``inspect.getfullargspec`` (frameworks read handler signatures), as the ``decorator``
+library keeps it: the wrapper carries the function's ``__signature__``, defaults and
+annotations. No code is generated per decoration, and a call costs one wrapper frame.
 """
 
 from __future__ import annotations
@@ -16,6 +21,17 @@ from typing import Any, Literal, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _keep_signature(wrapper: Callable[..., Any], func: Callable[..., Any]) -> None:
+    """Gives ``wrapper`` what introspection reads of ``func`` beyond ``functools.wraps``:
+    the signature (``getfullargspec`` does not follow ``__wrapped__``), and the defaults
+    that code reading ``__defaults__`` directly expects."""
+    wrapper.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
+    for attribute in ("__defaults__", "__kwdefaults__"):
+        # Only functions have them; a callable object or a builtin may not.
+        if hasattr(func, attribute):
+            setattr(wrapper, attribute, getattr(func, attribute))
+
+
 def _decorate(manager_factory: Callable[[], Any], func: F) -> F:
     """Wraps ``func`` so each call runs inside a fresh context manager."""
     if inspect.iscoroutinefunction(func):
@@ -25,6 +41,7 @@ def _decorate(manager_factory: Callable[[], Any], func: F) -> F:
             with manager_factory():
                 return await func(*args, **kwargs)
 
+        _keep_signature(async_wrapper, func)
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(func)
@@ -32,6 +49,7 @@ def _decorate(manager_factory: Callable[[], Any], func: F) -> F:
         with manager_factory():
             return func(*args, **kwargs)
 
+    _keep_signature(wrapper, func)
     return wrapper  # type: ignore[return-value]
 
 
