@@ -19,6 +19,7 @@ from prometheus_client.samples import Exemplar, Sample
 
 from vumeter import _native
 from vumeter._naming import note_names
+from vumeter._subclassing import prepare_subclass
 from vumeter.cardinality import track_cardinality
 
 # Registries that hold vumeter metrics. prometheus_client's registry takes its lock in
@@ -74,6 +75,14 @@ class FamilyMixin:
     _unit: str
     _labelnames: tuple[str, ...]
     _max_label_sets: int | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The library classes set _family_base once they exist; every class made after
+        # that is a user's subclass.
+        family_base = getattr(cls, "_family_base", None)
+        if family_base is not None:
+            prepare_subclass(cls, family_base)
 
     def _register(self, registry: CollectorRegistry | None) -> None:
         note_names(self, self._name, self._labelnames)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from vumeter import _native
 from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, validate_labelnames
+from vumeter._subclassing import captured, is_probe
 from vumeter._timing import ExceptionCounter
 
 ExceptionTypes = type[BaseException] | tuple[type[BaseException], ...]
@@ -38,6 +40,8 @@ class Counter(_CounterMethods, FamilyMixin, _native.CounterFamily):
     """
 
     __slots__ = FAMILY_SLOTS
+    _family_base: ClassVar[type[Counter]]
+    _child_class: ClassVar[type[CounterChild]]
 
     def __new__(
         cls,
@@ -54,10 +58,31 @@ class Counter(_CounterMethods, FamilyMixin, _native.CounterFamily):
         full_name = build_full_name("counter", name, namespace, subsystem, unit)
         names = validate_labelnames(labelnames)
         self = super().__new__(
-            cls, full_name, documentation, unit, names, CounterChild, max_label_sets
+            cls, full_name, documentation, unit, names, cls._child_class, max_label_sets
         )
         self._register(registry)
         return self
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: CollectorRegistry | None = REGISTRY,
+        *,
+        max_label_sets: int | None = None,
+    ) -> None:
+        """The counter is built by ``__new__``; a subclass's ``__init__`` may call this
+        with the arguments to build it from (see :mod:`vumeter._subclassing`)."""
+        if is_probe(self):
+            raise captured(locals())
+
+
+Counter._family_base = Counter
+Counter._child_class = CounterChild
 
 
 # Vectorcall fast paths for inc() and labels() (see src-rust/bindings/src/fastcall.rs).

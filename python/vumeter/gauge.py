@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from vumeter import _native
 from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, validate_labelnames
+from vumeter._subclassing import captured, is_probe
 from vumeter._timing import InprogressTracker, Timer
 
 # Accepted for signature compatibility: vumeter aggregates threads, not processes, so
@@ -56,6 +58,8 @@ class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
     """
 
     __slots__ = FAMILY_SLOTS
+    _family_base: ClassVar[type[Gauge]]
+    _child_class: ClassVar[type[GaugeChild]]
 
     def __new__(
         cls,
@@ -75,11 +79,32 @@ class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
         full_name = build_full_name("gauge", name, namespace, subsystem, unit)
         names = validate_labelnames(labelnames)
         self = super().__new__(
-            cls, full_name, documentation, unit, names, GaugeChild, max_label_sets
+            cls, full_name, documentation, unit, names, cls._child_class, max_label_sets
         )
         self._register(registry)
         return self
 
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: CollectorRegistry | None = REGISTRY,
+        multiprocess_mode: str = "all",
+        *,
+        max_label_sets: int | None = None,
+    ) -> None:
+        """The gauge is built by ``__new__``; a subclass's ``__init__`` may call this
+        with the arguments to build it from (see :mod:`vumeter._subclassing`)."""
+        if is_probe(self):
+            raise captured(locals())
+
+
+Gauge._family_base = Gauge
+Gauge._child_class = GaugeChild
 
 # Vectorcall fast paths for inc(), dec(), set() and labels() (see
 # src-rust/bindings/src/fastcall.rs).

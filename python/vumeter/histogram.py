@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from vumeter import _native
 from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, prepare_buckets, validate_labelnames
+from vumeter._subclassing import captured, is_probe
 from vumeter._timing import Timer
 
 INF = float("inf")
@@ -64,6 +66,8 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
     """
 
     __slots__ = FAMILY_SLOTS
+    _family_base: ClassVar[type[Histogram]]
+    _child_class: ClassVar[type[HistogramChild]]
 
     DEFAULT_BUCKETS = DEFAULT_BUCKETS
 
@@ -84,11 +88,32 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
         names = validate_labelnames(labelnames, reserved=("le",))
         bounds = prepare_buckets(buckets)
         self = super().__new__(
-            cls, full_name, documentation, unit, names, HistogramChild, bounds, max_label_sets
+            cls, full_name, documentation, unit, names, cls._child_class, bounds, max_label_sets
         )
         self._register(registry)
         return self
 
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: CollectorRegistry | None = REGISTRY,
+        buckets: Sequence[float | str] = DEFAULT_BUCKETS,
+        *,
+        max_label_sets: int | None = None,
+    ) -> None:
+        """The histogram is built by ``__new__``; a subclass's ``__init__`` may call this
+        with the arguments to build it from (see :mod:`vumeter._subclassing`)."""
+        if is_probe(self):
+            raise captured(locals())
+
+
+Histogram._family_base = Histogram
+Histogram._child_class = HistogramChild
 
 # Vectorcall fast paths for observe() and labels() (see src-rust/bindings/src/fastcall.rs).
 _native.install_fast_paths(Histogram)
