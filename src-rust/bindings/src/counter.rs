@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
-use vumeter_core::clock::unix_now;
 use vumeter_core::{CounterCore, Descriptor, Exemplar, MetricKind};
 
 use crate::errors::{map_metric_error, missing_label_values};
@@ -19,7 +18,7 @@ fn inc(
 ) -> PyResult<()> {
     match crate::exemplars::resolve(py, exemplar)? {
         None => core.inc(amount),
-        Some(labels) => Exemplar::new(labels, amount, unix_now())
+        Some(labels) => Exemplar::new(labels, amount, crate::pyclock::now(py))
             .and_then(|e| core.inc_with_exemplar(amount, e)),
     }
     .map_err(map_metric_error)
@@ -54,12 +53,9 @@ impl CounterFamily {
     ) -> PyResult<PyClassInitializer<Self>> {
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Counter, labelnames);
-        let (family, unlabelled) = new_family::<_, CounterChild>(
-            &child_type,
-            descriptor,
-            max_label_sets,
-            CounterCore::new,
-        )?;
+        let (family, unlabelled) = crate::pyclock::at_now(child_type.py(), || {
+            new_family::<_, CounterChild>(&child_type, descriptor, max_label_sets, CounterCore::new)
+        })?;
         let base = MetricFamily::new(AnyFamily::Counter(Arc::clone(&family)), child_type);
         Ok(PyClassInitializer::from(base).add_subclass(CounterFamily { family, unlabelled }))
     }
@@ -75,8 +71,9 @@ impl CounterFamily {
     }
 
     /// Sets the counter back to zero and its `_created` time to now, as if just created.
-    fn reset(&self) -> PyResult<()> {
-        self.unlabelled()?.reset();
+    fn reset(&self, py: Python<'_>) -> PyResult<()> {
+        let core = self.unlabelled()?;
+        crate::pyclock::at_now(py, || core.reset());
         Ok(())
     }
 }
@@ -90,7 +87,8 @@ pub struct CounterChild {
 impl CounterChild {
     #[new]
     fn new(family: &Bound<'_, CounterFamily>, values: Vec<String>) -> Self {
-        let core = child_core(&family.get().family, &values, CounterCore::new);
+        let make = || crate::pyclock::at_now(family.py(), CounterCore::new);
+        let core = child_core(&family.get().family, &values, make);
         CounterChild { core }
     }
 
@@ -105,8 +103,8 @@ impl CounterChild {
     }
 
     /// Sets the counter back to zero and its `_created` time to now, as if just created.
-    fn reset(&self) {
-        self.core.reset();
+    fn reset(&self, py: Python<'_>) {
+        crate::pyclock::at_now(py, || self.core.reset());
     }
 
     /// A child always records (only a labelled family cannot).

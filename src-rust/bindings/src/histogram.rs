@@ -20,7 +20,7 @@ fn observe(
 ) -> PyResult<()> {
     match crate::exemplars::resolve(py, exemplar)? {
         None => core.observe(amount).map(|_| ()),
-        Some(labels) => core.observe_with_exemplar(amount, labels),
+        Some(labels) => crate::pyclock::at_now(py, || core.observe_with_exemplar(amount, labels)),
     }
     .map_err(map_metric_error)
 }
@@ -57,10 +57,11 @@ impl HistogramFamily {
         let child_layout = Arc::clone(&layout);
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Histogram, labelnames);
-        let (family, unlabelled) =
+        let (family, unlabelled) = crate::pyclock::at_now(child_type.py(), || {
             new_family::<_, HistogramChild>(&child_type, descriptor, max_label_sets, || {
                 HistogramCore::new(child_layout)
-            })?;
+            })
+        })?;
         let base = MetricFamily::new(AnyFamily::Histogram(Arc::clone(&family)), child_type);
         Ok(
             PyClassInitializer::from(base).add_subclass(HistogramFamily {
@@ -111,9 +112,11 @@ pub struct HistogramChild {
 impl HistogramChild {
     #[new]
     fn new(family: &Bound<'_, HistogramFamily>, values: Vec<String>) -> Self {
+        let py = family.py();
         let family = family.get();
         let layout = Arc::clone(&family.layout);
-        let core = child_core(&family.family, &values, || HistogramCore::new(layout));
+        let make = || crate::pyclock::at_now(py, || HistogramCore::new(layout));
+        let core = child_core(&family.family, &values, make);
         HistogramChild { core }
     }
 

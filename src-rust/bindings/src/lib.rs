@@ -13,6 +13,7 @@ mod gauge;
 mod histogram;
 mod labels;
 mod parse;
+mod pyclock;
 mod render;
 
 use pyo3::prelude::*;
