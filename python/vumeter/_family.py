@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from prometheus_client import metrics as _prometheus_metrics
 from prometheus_client.metrics_core import Metric
@@ -128,5 +128,6 @@ class ChildMixin:
 
     __slots__ = ()
 
-    def labels(self, *values: Any, **labels: Any) -> Any:
+    def labels(self, *values: Any, **labels: Any) -> NoReturn:
+        """Always raises: a child has its labels already (as prometheus_client's)."""
         raise ValueError("this metric already has labels set; can not chain calls to .labels()")

@@ -16,9 +16,30 @@ import inspect
 from collections.abc import Callable
 from timeit import default_timer
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TimedMetric(Protocol):
+    """What :class:`Timer` reports to: a histogram (``observe``) or a gauge (``set``),
+    family or child."""
+
+    def labels(self, *values: object, **labels: object) -> Any: ...
+
+
+class IncrementedMetric(Protocol):
+    """What :class:`ExceptionCounter` increments: a counter, family or child."""
+
+    def inc(self, amount: float = 1.0) -> None: ...
+
+
+class TrackedGauge(Protocol):
+    """What :class:`InprogressTracker` moves up and down: a gauge, family or child."""
+
+    def inc(self, amount: float = 1.0) -> None: ...
+
+    def dec(self, amount: float = 1.0) -> None: ...
 
 
 def _keep_signature(wrapper: Callable[..., Any], func: Callable[..., Any]) -> None:
@@ -56,7 +77,7 @@ def _decorate(manager_factory: Callable[[], Any], func: F) -> F:
 class Timer:
     """Times a block or function and reports the seconds to ``metric.<callback_name>``."""
 
-    def __init__(self, metric: Any, callback_name: str) -> None:
+    def __init__(self, metric: TimedMetric, callback_name: Literal["observe", "set"]) -> None:
         self._metric = metric
         self._callback_name = callback_name
         self._start = 0.0
@@ -76,7 +97,7 @@ class Timer:
         self.duration = max(default_timer() - self._start, 0.0)
         getattr(self._metric, self._callback_name)(self.duration)
 
-    def labels(self, *values: Any, **labels: Any) -> None:
+    def labels(self, *values: object, **labels: object) -> None:
         """Chooses the labelled child to report to, inside the timed block."""
         self._metric = self._metric.labels(*values, **labels)
 
@@ -89,7 +110,9 @@ class ExceptionCounter:
     """Increments a counter when an exception of the given type leaves the block."""
 
     def __init__(
-        self, counter: Any, exception: type[BaseException] | tuple[type[BaseException], ...]
+        self,
+        counter: IncrementedMetric,
+        exception: type[BaseException] | tuple[type[BaseException], ...],
     ) -> None:
         self._counter = counter
         self._exception = exception
@@ -114,7 +137,7 @@ class ExceptionCounter:
 class InprogressTracker:
     """Increments a gauge on entry and decrements it on exit."""
 
-    def __init__(self, gauge: Any) -> None:
+    def __init__(self, gauge: TrackedGauge) -> None:
         self._gauge = gauge
 
     def __enter__(self) -> None:

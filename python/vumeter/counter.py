@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
@@ -11,7 +11,7 @@ from vumeter import _native
 from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, validate_labelnames
 from vumeter._subclassing import captured, is_probe
-from vumeter._timing import ExceptionCounter
+from vumeter._timing import ExceptionCounter, IncrementedMetric
 
 ExceptionTypes = type[BaseException] | tuple[type[BaseException], ...]
 
@@ -19,7 +19,9 @@ ExceptionTypes = type[BaseException] | tuple[type[BaseException], ...]
 class _CounterMethods:
     __slots__ = ()
 
-    def count_exceptions(self, exception: ExceptionTypes = Exception) -> ExceptionCounter:
+    def count_exceptions(
+        self: IncrementedMetric, exception: ExceptionTypes = Exception
+    ) -> ExceptionCounter:
         """Counts exceptions of type ``exception`` leaving a block or function."""
         FamilyMixin._raise_if_not_observable(self)  # type: ignore[arg-type]
         return ExceptionCounter(self, exception)
@@ -42,6 +44,13 @@ class Counter(_CounterMethods, FamilyMixin, _native.CounterFamily):
     __slots__ = FAMILY_SLOTS
     _family_base: ClassVar[type[Counter]]
     _child_class: ClassVar[type[CounterChild]]
+
+    if TYPE_CHECKING:
+        # The native labels() returns whatever child class the family was made with;
+        # for type checkers, it is this family's.
+        def labels(self, *values: object, **labels: object) -> CounterChild:
+            """The child for these label values, created on first use."""
+            ...
 
     def __new__(
         cls,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
@@ -11,7 +11,7 @@ from vumeter import _native
 from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, validate_labelnames
 from vumeter._subclassing import captured, is_probe
-from vumeter._timing import InprogressTracker, Timer
+from vumeter._timing import InprogressTracker, TimedMetric, Timer, TrackedGauge
 
 # Accepted for signature compatibility: vumeter aggregates threads, not processes, so
 # every mode behaves like prometheus_client's single-process gauge.
@@ -34,12 +34,12 @@ MULTIPROCESS_MODES = frozenset(
 class _GaugeMethods:
     __slots__ = ()
 
-    def track_inprogress(self) -> InprogressTracker:
+    def track_inprogress(self: TrackedGauge) -> InprogressTracker:
         """Increments on entering a block or function, decrements on leaving it."""
         FamilyMixin._raise_if_not_observable(self)  # type: ignore[arg-type]
         return InprogressTracker(self)
 
-    def time(self) -> Timer:
+    def time(self: TimedMetric) -> Timer:
         """Sets the gauge to the duration in seconds of a block or function."""
         return Timer(self, "set")
 
@@ -60,6 +60,13 @@ class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
     __slots__ = FAMILY_SLOTS
     _family_base: ClassVar[type[Gauge]]
     _child_class: ClassVar[type[GaugeChild]]
+
+    if TYPE_CHECKING:
+        # The native labels() returns whatever child class the family was made with;
+        # for type checkers, it is this family's.
+        def labels(self, *values: object, **labels: object) -> GaugeChild:
+            """The child for these label values, created on first use."""
+            ...
 
     def __new__(
         cls,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
@@ -12,7 +12,7 @@ from vumeter import _native
 from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, prepare_buckets, validate_labelnames
 from vumeter._subclassing import captured, is_probe
-from vumeter._timing import Timer
+from vumeter._timing import TimedMetric, Timer
 
 INF = float("inf")
 DEFAULT_BUCKETS: tuple[float, ...] = (
@@ -48,7 +48,7 @@ def linear_buckets(start: float, width: float, count: int) -> tuple[float, ...]:
 class _HistogramMethods:
     __slots__ = ()
 
-    def time(self) -> Timer:
+    def time(self: TimedMetric) -> Timer:
         """Observes the duration in seconds of a block or function."""
         return Timer(self, "observe")
 
@@ -68,6 +68,13 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
     __slots__ = FAMILY_SLOTS
     _family_base: ClassVar[type[Histogram]]
     _child_class: ClassVar[type[HistogramChild]]
+
+    if TYPE_CHECKING:
+        # The native labels() returns whatever child class the family was made with;
+        # for type checkers, it is this family's.
+        def labels(self, *values: object, **labels: object) -> HistogramChild:
+            """The child for these label values, created on first use."""
+            ...
 
     DEFAULT_BUCKETS = DEFAULT_BUCKETS
 

@@ -13,7 +13,6 @@ from prometheus_client import CollectorRegistry, validation
 import vumeter
 from vumeter import CardinalityLimitExceeded, Counter, Gauge, Histogram
 
-
 NAMES = ["", "1abc", "has-dash", "spaced name", "ünïcode", "a.b", "utf8.cc", "a:b", "ok_name"]
 LABEL_NAMES = ["1x", "a-b", "k.é", "__reserved", "", "fine"]
 
