@@ -68,6 +68,8 @@ def build_full_name(metric_type: str, name: str, namespace: str, subsystem: str,
         full_name = full_name[:-6]  # counters are named without _total (OpenMetrics)
     if unit and not full_name.endswith("_" + unit):
         full_name += "_" + unit
+    if not full_name:  # "_total" alone, for a counter
+        raise ValueError("metric name cannot be empty")
     if _legacy_validation() and not METRIC_NAME_RE.match(full_name):
         raise ValueError(
             f"Invalid metric name: {full_name!r}: expected letters, digits, '_' and ':' "
