@@ -38,7 +38,11 @@ def _check_utf8(name: str, error: str) -> None:
 
 def is_legacy(name: str, labelnames: Iterable[str]) -> bool:
     """Whether a family's metric and label names are all in the classic character set."""
-    return bool(METRIC_NAME_RE.match(name)) and all(LABEL_NAME_RE.match(n) for n in labelnames)
+    # fullmatch: the patterns' "$" also matches before a final newline, which
+    # prometheus_client's validation lets through but its renderers escape.
+    return bool(METRIC_NAME_RE.fullmatch(name)) and all(
+        LABEL_NAME_RE.fullmatch(n) for n in labelnames
+    )
 
 
 def note_names(family: Any, name: str, labelnames: Iterable[str]) -> None:
@@ -47,11 +51,9 @@ def note_names(family: Any, name: str, labelnames: Iterable[str]) -> None:
         _NON_LEGACY.add(family)
 
 
-def has_non_legacy_names(collectors: Iterable[Any]) -> bool:
-    """Whether any of ``collectors`` is a family with a name that needs escaping."""
-    if not _NON_LEGACY:
-        return False
-    return any(collector in _NON_LEGACY for collector in collectors)
+def has_legacy_names(family: Any) -> bool:
+    """Whether ``family``'s metric and label names are all classic ones (O(1))."""
+    return not _NON_LEGACY or family not in _NON_LEGACY
 
 
 def build_full_name(metric_type: str, name: str, namespace: str, subsystem: str, unit: str) -> str:

@@ -20,7 +20,7 @@ from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
 
 from vumeter import _native
 from vumeter._family import created_enabled
-from vumeter._naming import has_non_legacy_names
+from vumeter._naming import has_legacy_names
 
 ALLOWUTF8 = "allow-utf-8"
 UNDERSCORES = "underscores"
@@ -79,15 +79,18 @@ def _collectors_of(registry: Any) -> list[Any] | None:
     return collectors
 
 
+NativeTest = Callable[[_native.MetricFamily], bool]
+
+
 def _parts(
-    collectors: list[Any], foreign: Callable[[Any], bytes]
+    collectors: list[Any], foreign: Callable[[Any], bytes], native: NativeTest
 ) -> list[_native.MetricFamily | bytes]:
-    """vumeter's families as they are, and each run of other collectors rendered by
-    prometheus_client (``foreign``), in registration order."""
+    """vumeter's families that ``native`` accepts as they are, and each run of other
+    collectors rendered by prometheus_client (``foreign``), in registration order."""
     parts: list[_native.MetricFamily | bytes] = []
     run: list[Any] = []
     for collector in collectors:
-        if isinstance(collector, _native.MetricFamily):
+        if isinstance(collector, _native.MetricFamily) and native(collector):
             if run:
                 parts.append(foreign(_Collectors(run)))
                 run = []
@@ -99,33 +102,38 @@ def _parts(
     return parts
 
 
-def _natively_rendered(collectors: list[Any], escaping: str, openmetrics: bool) -> bool:
-    """Whether the native renderer writes what prometheus_client writes under ``escaping``.
+def _without_colon(family: _native.MetricFamily) -> bool:
+    return has_legacy_names(family) and ":" not in family._name
 
-    The native renderer writes names as they are. prometheus_client leaves legacy names
-    alone under ``allow-utf-8`` and (text format) ``underscores`` and ``values``; every
-    other case rewrites some name (``dots`` doubles every ``_``; OpenMetrics sample
-    names lose their ``:`` under ``underscores`` and gain a ``U__`` prefix under
-    ``values``), and a UTF-8 name is quoted or escaped. Those cases, rare, are rendered
-    by prometheus_client from the families' samples: the same bytes, at its speed.
+
+def _native_test(escaping: str, openmetrics: bool) -> NativeTest | None:
+    """Which families the native renderer writes as prometheus_client does under
+    ``escaping``; None when it writes none of them so.
+
+    The native renderer writes names as they are. prometheus_client leaves classic names
+    alone under ``allow-utf-8`` and (text format) ``underscores`` and ``values``; other
+    cases rewrite some names (``dots`` doubles every ``_``; OpenMetrics sample names lose
+    their ``:`` under ``underscores`` and gain a ``U__`` prefix under ``values``), and a
+    UTF-8 name is quoted or escaped. Those families, rare, are rendered by
+    prometheus_client from their samples: the same bytes, at its speed; the others of
+    the registry stay native.
     """
     if escaping == ALLOWUTF8 or (not openmetrics and escaping in (UNDERSCORES, VALUES)):
-        return not has_non_legacy_names(collectors)
+        return has_legacy_names
     if openmetrics and escaping == UNDERSCORES:
-        return not has_non_legacy_names(collectors) and not any(
-            ":" in c._name for c in collectors if isinstance(c, _native.MetricFamily)
-        )
-    return False
+        return _without_colon
+    return None
 
 
 def generate_latest(registry: Collector = REGISTRY, escaping: str = UNDERSCORES) -> bytes:
     """The registry in Prometheus text format (what prometheus_client's
     ``generate_latest(registry, escaping)`` returns, byte for byte)."""
     collectors = _collectors_of(registry)
-    if collectors is None or not _natively_rendered(collectors, escaping, openmetrics=False):
+    native = _native_test(escaping, openmetrics=False)
+    if collectors is None or native is None:
         return _prometheus_text.generate_latest(registry, escaping)
     foreign = partial(_prometheus_text.generate_latest, escaping=escaping)
-    return _native.render_text(_parts(collectors, foreign), created_enabled())
+    return _native.render_text(_parts(collectors, foreign, native), created_enabled())
 
 
 def _openmetrics_without_eof(registry: Any, escaping: str, version: str) -> bytes:
@@ -147,13 +155,14 @@ def generate_openmetrics(
     own parser refuses); its ``+Inf`` bucket carries the count.
     """
     collectors = _collectors_of(registry)
-    if collectors is None or not _natively_rendered(collectors, escaping, openmetrics=True):
+    native = _native_test(escaping, openmetrics=True)
+    if collectors is None or native is None:
         text: bytes = _prometheus_openmetrics.generate_latest(  # type: ignore[no-untyped-call]
             registry, escaping, version
         )
         return text
     foreign = partial(_openmetrics_without_eof, escaping=escaping, version=version)
-    return _native.render_openmetrics(_parts(collectors, foreign), created_enabled())
+    return _native.render_openmetrics(_parts(collectors, foreign, native), created_enabled())
 
 
 def _parameter(tokens: list[str], key: str) -> str:

@@ -122,3 +122,30 @@ def test_legacy_names_stay_native_under_schemes_that_keep_them(
     )(theirs, escaping)
     with _natively_rendered():
         assert render(registry, escaping) == expected
+
+
+def test_one_utf8_family_leaves_the_others_native(monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = build(
+        vumeter, ["requests", "utf8.depth", "legacy_seconds", "latency_seconds"], ["k"], (1.0,)
+    )
+    theirs = build(
+        prometheus_client,
+        ["requests", "utf8.depth", "legacy_seconds", "latency_seconds"],
+        ["k"],
+        (1.0,),
+    )
+    collect = vumeter.Gauge.collect
+
+    def only_the_utf8_one(self: Any) -> Any:
+        assert self._name == "utf8.depth", f"{self._name} rendered through collect()"
+        return collect(self)
+
+    for cls in (vumeter.Counter, vumeter.Gauge, vumeter.Histogram):
+        monkeypatch.setattr(cls, "collect", only_the_utf8_one)
+    for scheme in ("allow-utf-8", "underscores"):
+        assert vumeter.generate_latest(registry, scheme) == prometheus_client.generate_latest(
+            theirs, scheme
+        )
+        assert vumeter.generate_openmetrics(registry, scheme) == pc_openmetrics.generate_latest(
+            theirs, scheme
+        )
