@@ -4,6 +4,8 @@ ones vumeter has no faster version of are prometheus_client's own objects."""
 
 from __future__ import annotations
 
+import inspect
+
 import prometheus_client
 import prometheus_client.core
 import pytest
@@ -63,3 +65,23 @@ def test_an_instrumentation_module_runs_unchanged() -> None:
     assert 'app_build_info{version="1.2"} 1.0' in text
     assert 'app_state{app_state="down"} 1.0' in text
     assert pc.CONTENT_TYPE_LATEST == prometheus_client.CONTENT_TYPE_LATEST
+
+
+OWN = sorted(NATIVE | {"generate_openmetrics", "choose_encoder", "linear_buckets"})
+
+
+@pytest.mark.parametrize("name", OWN)
+def test_vumeters_own_names_have_signatures_and_docstrings(name: str) -> None:
+    obj = getattr(vumeter, name)
+    inspect.signature(obj)  # raises ValueError when there is none
+    assert len(inspect.getdoc(obj) or "") > 20, name
+    if name in prometheus_client.__all__ and callable(getattr(prometheus_client, name)):
+        # prometheus_client's public parameters, in its order (vumeter may add keyword-only
+        # ones; prometheus_client's private _labelvalues is how it makes children).
+        theirs = [
+            p
+            for p in inspect.signature(getattr(prometheus_client, name)).parameters
+            if p != "_labelvalues"
+        ]
+        ours = [p for p in inspect.signature(obj).parameters.values() if p.kind != p.KEYWORD_ONLY]
+        assert [p.name for p in ours] == theirs, name
