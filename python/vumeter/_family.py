@@ -59,7 +59,22 @@ def created_enabled() -> bool:
     return bool(getattr(_prometheus_metrics, "_use_created", True))
 
 
-class FamilyMixin:
+class FamilyType(type):
+    """The metaclass of Counter, Gauge and Histogram: a labelled child counts as an
+    instance of its family's class (and of the library class), as prometheus_client's
+    children are instances of theirs. An exact instance never reaches this (CPython
+    checks the type first), so it costs nothing on the families themselves."""
+
+    def __instancecheck__(cls, instance: object) -> bool:
+        if type.__instancecheck__(cls, instance):
+            return True
+        # Only the class's own child class: a subclass's children are instances of the
+        # library class too (their class derives from its child class), not the reverse.
+        child_class = cls.__dict__.get("_child_class")
+        return child_class is not None and isinstance(instance, child_class)
+
+
+class FamilyMixin(metaclass=FamilyType):
     """Mixed into Counter, Gauge and Histogram ahead of their native base.
 
     The final classes declare ``__slots__ = FAMILY_SLOTS``: without an instance dict,

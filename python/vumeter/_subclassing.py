@@ -15,7 +15,8 @@ Two things differ from a plain Python class, and this module bridges both:
   that an overridden ``inc`` or ``observe`` applies to children as with
   prometheus_client; zero-argument ``super()`` in them resolves to the child's base.
   A child starts with a copy of the family's instance attributes (prometheus_client
-  runs the subclass's ``__init__`` for each child, which gives them the same attributes).
+  runs the subclass's ``__init__`` for each child, which gives them the same attributes),
+  and ``isinstance(child, Subclass)`` holds (``vumeter._family.FamilyType``).
 
 Unsubclassed metrics take none of these paths: their classes and hot paths are untouched.
 """

@@ -128,6 +128,23 @@ def test_a_subclass_keeps_its_signature_and_children_their_type() -> None:
         child.labels("y")
 
 
+@pytest.mark.parametrize("lib", LIBRARIES, ids=lambda lib: lib.__name__)
+def test_children_are_instances_of_their_familys_class(lib: Any) -> None:
+    registry = CollectorRegistry()
+
+    class Mine(lib.Counter):  # type: ignore[misc,name-defined]
+        pass
+
+    mine = Mine("m", "M", ["k"], registry=registry).labels("x")
+    plain = lib.Counter("p", "P", ["k"], registry=registry).labels("x")
+    assert isinstance(mine, Mine)
+    assert isinstance(mine, lib.Counter)
+    assert isinstance(plain, lib.Counter)
+    assert not isinstance(plain, Mine)
+    assert not isinstance(mine, lib.Gauge)
+    assert not isinstance(3, lib.Counter)
+
+
 def test_init_code_before_super_sees_a_probe_and_is_rerun() -> None:
     """The documented cost of an __init__ override: the code before super().__init__
     runs twice (once on a probe that is never registered)."""
