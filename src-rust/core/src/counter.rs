@@ -5,11 +5,13 @@
 //! `+Inf`, where it stays until `reset()`, as in prometheus_client.
 
 use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use crate::atomic_float;
 use crate::clock::unix_now;
 use crate::error::MetricError;
 use crate::exemplar::{Exemplar, ExemplarSlots};
+use crate::multiprocess::SeriesIdentity;
 use crate::shards::ShardedCells;
 
 pub struct CounterCore {
@@ -40,6 +42,17 @@ impl CounterCore {
 
     /// A counter with `shards` shards instead of this process's count (for sizing a
     /// host other than this one).
+    /// A counter whose cells live in the cell file when `series` is given (multi-process
+    /// mode).
+    #[must_use]
+    pub fn placed(series: Option<Arc<SeriesIdentity>>) -> Self {
+        CounterCore {
+            cells: ShardedCells::placed(1, crate::shards::shard_count(), series),
+            created: AtomicU64::new(unix_now().to_bits()),
+            exemplar: ExemplarSlots::new(),
+        }
+    }
+
     #[must_use]
     pub fn with_shards(shards: usize) -> Self {
         CounterCore {

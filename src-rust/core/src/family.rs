@@ -14,6 +14,9 @@ pub enum MetricKind {
     Counter,
     Gauge,
     Histogram,
+    /// Only in multi-process scrapes, from prometheus_client's summaries (`_count`
+    /// and `_sum`).
+    Summary,
 }
 
 impl MetricKind {
@@ -23,6 +26,7 @@ impl MetricKind {
             MetricKind::Counter => "counter",
             MetricKind::Gauge => "gauge",
             MetricKind::Histogram => "histogram",
+            MetricKind::Summary => "summary",
         }
     }
 }
