@@ -146,13 +146,16 @@ impl<'a> BorrowedValues<'a> {
 pub struct MetricFamily {
     pub(crate) core: AnyFamily,
     child_type: Py<PyType>,
+    /// Whether the children's cells live in the multi-process cell file.
+    placed: bool,
 }
 
 impl MetricFamily {
-    pub(crate) fn new(core: AnyFamily, child_type: Bound<'_, PyType>) -> Self {
+    pub(crate) fn new(core: AnyFamily, child_type: Bound<'_, PyType>, placed: bool) -> Self {
         MetricFamily {
             core,
             child_type: child_type.unbind(),
+            placed,
         }
     }
 
@@ -364,6 +367,13 @@ impl MetricFamily {
         if self.label_count() > 0 {
             each_family!(&self.core, f => drop(f.clear()));
         }
+    }
+
+    /// Whether the family's cells live in the multi-process cell file (it was created
+    /// with multi-process mode on), so that a merged scrape already holds its series.
+    #[getter]
+    fn _multiprocess(&self) -> bool {
+        self.placed
     }
 
     #[getter]

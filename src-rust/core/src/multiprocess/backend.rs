@@ -69,6 +69,8 @@ struct Backend {
 }
 
 static BACKEND: OnceLock<Mutex<Backend>> = OnceLock::new();
+/// Series ids only grow (a retired id is never reused, in any file of this process).
+static NEXT_SERIES: AtomicU64 = AtomicU64::new(0);
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
 /// Why multi-process mode could not be enabled.
@@ -156,12 +158,11 @@ pub(crate) fn place_once(
     if !current.is_null() {
         return current;
     }
-    let fresh = match backend.place(series, shard, cells) {
-        Ok(cells) => cells.cast_mut(),
-        Err(_) => {
-            backend.failures += 1;
-            fallback()
-        }
+    let fresh = if let Ok(cells) = backend.place(series, shard, cells) {
+        cells.cast_mut()
+    } else {
+        backend.failures += 1;
+        fallback()
     };
     // Release: the zeroed cells are visible before the pointer (see ShardedCells::shard).
     slot.store(fresh, Ordering::Release);
@@ -235,9 +236,7 @@ impl Backend {
             return Ok(*id);
         }
         let family = self.family_id(&series.family)?;
-        // Ids only grow within a file (retired ones are not reused).
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let id = NEXT.fetch_add(1, Ordering::Relaxed) as u32;
+        let id = NEXT_SERIES.fetch_add(1, Ordering::Relaxed) as u32;
         let mut head = [0u8; 8];
         head[..4].copy_from_slice(&id.to_le_bytes());
         head[4..].copy_from_slice(&family.to_le_bytes());

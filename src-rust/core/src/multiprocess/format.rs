@@ -115,6 +115,7 @@ pub unsafe fn read_records<'a>(
         return Err("a corrupt chunk size");
     }
     // SAFETY: `used` is 8-byte aligned inside the header.
+    #[allow(clippy::cast_ptr_alignment)]
     let used = unsafe { &*base.add(USED_OFFSET).cast::<AtomicU64>() };
     let used = (used.load(Ordering::Acquire) as usize).min(len);
     let mut pos = HEADER_BYTES;
@@ -147,6 +148,7 @@ pub unsafe fn read_records<'a>(
                 series: u32_at(body, 0),
                 shard: u32_at(body, 4),
                 // SAFETY: the cells follow the 16 header bytes of an 8-aligned record.
+                #[allow(clippy::cast_ptr_alignment)]
                 cells: unsafe { base.add(pos + 16).cast::<AtomicU64>() },
                 count: (payload - 8) / 8,
             },

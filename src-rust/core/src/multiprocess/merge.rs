@@ -135,6 +135,8 @@ pub struct Merged {
 
 impl Merged {
     /// Adds one series of one process. `labels` and `values` pair up in any order.
+    // The arguments are one series' fields, as each reader has them at hand.
+    #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
         name: &str,
@@ -243,12 +245,12 @@ fn combine(into: &mut Value, value: Value, mode: Option<GaugeMode>) -> bool {
         (
             Value::Histogram { buckets, sum },
             Value::Histogram {
-                buckets: more,
-                sum: s,
+                buckets: other_buckets,
+                sum: other_sum,
             },
         ) => {
-            *sum += s;
-            add_buckets(buckets, &more);
+            *sum += other_sum;
+            add_buckets(buckets, &other_buckets);
         }
         (Value::Gauge { value, stamp }, Value::Gauge { value: v, stamp: t }) => {
             match mode.unwrap_or(GaugeMode::All) {
@@ -273,7 +275,12 @@ fn combine(into: &mut Value, value: Value, mode: Option<GaugeMode>) -> bool {
 
 /// Adds `more`'s counts into `buckets`, bound by bound (both sorted by bound).
 fn add_buckets(buckets: &mut Vec<(f64, f64)>, more: &[(f64, f64)]) {
-    if buckets.len() == more.len() && buckets.iter().zip(more).all(|(a, b)| a.0 == b.0) {
+    if buckets.len() == more.len()
+        && buckets
+            .iter()
+            .zip(more)
+            .all(|(a, b)| a.0.to_bits() == b.0.to_bits())
+    {
         for (a, b) in buckets.iter_mut().zip(more) {
             a.1 += b.1;
         }

@@ -119,7 +119,7 @@ unsafe fn value_of(
     shards: &[(*const AtomicU64, usize)],
 ) -> Option<Value> {
     // SAFETY: the caller's promise.
-    let cells = shards
+    let mut cells = shards
         .iter()
         .map(|&(p, n)| unsafe { std::slice::from_raw_parts(p, n) });
     let float = |cell: &AtomicU64| f64::from_bits(cell.load(Ordering::Relaxed));
@@ -132,8 +132,7 @@ unsafe fn value_of(
         Kind::Gauge => {
             // One shard: the value and the time of the last set.
             let (value, stamp) = cells
-                .filter(|c| c.len() >= 2)
-                .last()
+                .rfind(|c| c.len() >= 2)
                 .map_or((0.0, 0.0), |c| (float(&c[0]), float(&c[1])));
             Value::Gauge { value, stamp }
         }

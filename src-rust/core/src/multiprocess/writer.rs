@@ -106,6 +106,7 @@ impl ProcessFile {
 
     fn publish(&self) {
         let used = self.regions[0].as_ptr();
+        #[allow(clippy::cast_ptr_alignment)]
         // SAFETY: `used` is the 8-byte-aligned u64 at USED_OFFSET of the header, in the
         // first region, which stays mapped; it is only accessed atomically.
         let used = unsafe { &*used.add(format::USED_OFFSET).cast::<AtomicU64>() };
@@ -144,6 +145,7 @@ impl ProcessFile {
         self.publish();
         // SAFETY: the cells start right after the head and body (8-aligned for CELLS
         // records, whose head is 8 bytes and body empty), inside the record.
+        #[allow(clippy::cast_ptr_alignment)]
         Ok(unsafe { base.add(8 + head.len() + body.len()) }
             .cast::<AtomicU64>()
             .cast_const())
