@@ -1,9 +1,9 @@
 """Type stubs for the native extension (src-rust/bindings)."""
 
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from collections.abc import Set as AbstractSet
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any, Self, TypeAlias
 
 import numpy as np
@@ -233,7 +233,6 @@ def set_exemplar_source(
     key: object | None,
     extract: Callable[[Any], dict[str, str] | None] | None,
 ) -> None: ...
-
 def multiprocess_enable(directory: str | Path) -> None:
     """Turns multi-process mode on with this process's cell file in ``directory`` (which
     must exist: ``ValueError`` otherwise). Enabling again with the same directory does

@@ -1,9 +1,9 @@
 """Native exposition of a whole registry.
 
 ``generate_latest`` and ``generate_openmetrics`` render vumeter's families and
-multi-process merges in Rust and hand every other collector (process metrics, custom collectors, prometheus_client's own
-metrics) to prometheus_client, preserving registration order, so one call serves a mixed
-registry.
+multi-process merges in Rust and hand every other collector (process metrics, custom
+collectors, prometheus_client's own metrics) to prometheus_client, preserving
+registration order, so one call serves a mixed registry.
 """
 
 from __future__ import annotations

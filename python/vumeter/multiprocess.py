@@ -20,7 +20,6 @@ import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import multiprocess as _prometheus_multiprocess
 from prometheus_client.metrics_core import Metric
