@@ -31,6 +31,8 @@ OPERATION = st.one_of(
     ),
     st.tuples(st.just("plain"), AMOUNTS),
 )
+# tmp_path_factory gives each example a directory of its own.
+FIXTURES = [HealthCheck.function_scoped_fixture]
 PROGRAMS = st.lists(st.lists(OPERATION.map(list), max_size=12), min_size=1, max_size=3)
 
 
@@ -53,7 +55,7 @@ def _compare(programs: list[list[Any]], root: Path, hold: bool) -> bytes:
     return texts["vumeter"]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=FIXTURES)
 @given(programs=PROGRAMS)
 def test_dead_processes_merge_as_prometheus_client_merges_them(
     programs: list[list[Any]], tmp_path_factory: Any
@@ -80,7 +82,7 @@ def test_dead_processes_merge_as_prometheus_client_merges_them(
     assert runs["vumeter"] == runs["prometheus_client"]
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=FIXTURES)
 @given(programs=PROGRAMS)
 def test_live_processes_merge_as_prometheus_client_merges_them(
     programs: list[list[Any]], tmp_path_factory: Any
