@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,30 @@ def parsed(text: bytes, pids: dict[str, str] | None = None) -> Parsed:
                 (family.name, family.type, sample.name, frozenset(labels.items()), sample.value)
             )
     return out
+
+
+def run_script(
+    script: str, directory: Path, timeout: float = DEADLINE
+) -> subprocess.CompletedProcess[str]:
+    """Runs ``script`` in a fresh interpreter with multi-process mode on in ``directory``;
+    fails the test if it runs past ``timeout`` (a deadlock) or exits with an error."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(script)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as expired:
+        raise AssertionError(f"the script ran past {timeout} s (deadlock?): {expired}") from None
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def samples(text: bytes) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample's value by (sample name, labels)."""
+    return {(name, labels): value for _f, _t, name, labels, value in parsed(text)}

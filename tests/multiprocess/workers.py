@@ -82,3 +82,20 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+_POOL_COUNTER: list[Any] = []
+
+
+def pool_work(task: tuple[str, int]) -> int:
+    """A pool task: counts ``rounds`` jobs under the pool's start method (a pool process
+    runs several tasks, so the counter is made once per process)."""
+    import vumeter
+
+    if not _POOL_COUNTER:
+        _POOL_COUNTER.append(vumeter.Counter("mp_pool_jobs", "Jobs done in pools", ["method"]))
+    method, rounds = task
+    child = _POOL_COUNTER[0].labels(method)
+    for _ in range(rounds):
+        child.inc()
+    return os.getpid()
