@@ -211,7 +211,8 @@ def test_exemplars_survive_the_merge(tmp_path: Path) -> None:
     families = {f.name: f for f in text_string_to_metric_families(text)}
     (total,) = families["mp_jobs"].samples
     assert total.value == 3.0
-    assert total.exemplar is not None and total.exemplar.labels == {"trace_id": "first"}
+    assert total.exemplar is not None
+    assert total.exemplar.labels == {"trace_id": "first"}
     buckets = {
         s.labels["le"]: s for s in families["mp_latency_seconds"].samples if "le" in s.labels
     }
