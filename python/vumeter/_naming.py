@@ -51,6 +51,11 @@ def note_names(family: Any, name: str, labelnames: Iterable[str]) -> None:
         _NON_LEGACY.add(family)
 
 
+def all_names_legacy() -> bool:
+    """Whether every family of this process has classic names only."""
+    return not _NON_LEGACY
+
+
 def has_legacy_names(family: Any) -> bool:
     """Whether ``family``'s metric and label names are all classic ones (O(1))."""
     return not _NON_LEGACY or family not in _NON_LEGACY

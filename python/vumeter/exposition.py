@@ -1,10 +1,11 @@
 """Native exposition of a whole registry.
 
-``generate_latest`` and ``generate_openmetrics`` render vumeter's families in Rust and
-hand every other collector (process metrics, custom collectors, prometheus_client's own
-metrics) to prometheus_client, preserving registration order, so one call serves a mixed
-registry. Both take prometheus_client's arguments (``escaping``, ``version``) and
-``choose_encoder`` answers what prometheus_client's does for an ``Accept`` header.
+``generate_latest`` and ``generate_openmetrics`` render vumeter's families and
+multi-process merges in Rust and hand every other collector (process metrics, custom
+collectors, prometheus_client's own metrics) to prometheus_client, preserving
+registration order, so one call serves a mixed registry. Both take prometheus_client's
+arguments (``escaping``, ``version``) and ``choose_encoder`` answers what
+prometheus_client's does for an ``Accept`` header.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
 
 from vumeter import _native
 from vumeter._family import created_enabled
-from vumeter._naming import has_legacy_names
+from vumeter._naming import all_names_legacy, has_legacy_names
+from vumeter.multiprocess import MultiProcessCollector
 
 ALLOWUTF8 = "allow-utf-8"
 UNDERSCORES = "underscores"
@@ -79,24 +81,49 @@ def _collectors_of(registry: Any) -> list[Any] | None:
     return collectors
 
 
+_Part = _native.MetricFamily | _native.MultiProcessSource | bytes
 NativeTest = Callable[[_native.MetricFamily], bool]
+
+
+def _nothing_native(family: _native.MetricFamily) -> bool:
+    return False
 
 
 def _parts(
     collectors: list[Any], foreign: Callable[[Any], bytes], native: NativeTest
-) -> list[_native.MetricFamily | bytes]:
-    """vumeter's families that ``native`` accepts as they are, and each run of other
-    collectors rendered by prometheus_client (``foreign``), in registration order."""
-    parts: list[_native.MetricFamily | bytes] = []
+) -> list[_Part]:
+    """vumeter's families that ``native`` accepts, and multi-process merges, as they
+    are, and each run of other collectors rendered by prometheus_client (``foreign``),
+    in registration order.
+
+    With a multi-process collector in the registry, the families this process placed in
+    the cell files are left out: the merge already holds their series.
+    """
+    merging = any(isinstance(c, MultiProcessCollector) for c in collectors)
+    parts: list[_Part] = []
     run: list[Any] = []
     for collector in collectors:
-        if isinstance(collector, _native.MetricFamily) and native(collector):
-            if run:
-                parts.append(foreign(_Collectors(run)))
-                run = []
-            parts.append(collector)
-        else:
+        part: _Part | None = None
+        if isinstance(collector, _native.MetricFamily):
+            if merging and collector._multiprocess:
+                continue
+            if native(collector):
+                part = collector
+        elif (
+            isinstance(collector, MultiProcessCollector)
+            and native is not _nothing_native
+            and all_names_legacy()
+        ):
+            # The merged names are known only from the files; the processes of one
+            # deployment run the same code, so they are classic when this one's are.
+            part = collector._source
+        if part is None:
             run.append(collector)
+            continue
+        if run:
+            parts.append(foreign(_Collectors(run)))
+            run = []
+        parts.append(part)
     if run:
         parts.append(foreign(_Collectors(run)))
     return parts
@@ -106,9 +133,9 @@ def _without_colon(family: _native.MetricFamily) -> bool:
     return has_legacy_names(family) and ":" not in family._name
 
 
-def _native_test(escaping: str, openmetrics: bool) -> NativeTest | None:
+def _native_test(escaping: str, openmetrics: bool) -> NativeTest:
     """Which families the native renderer writes as prometheus_client does under
-    ``escaping``; None when it writes none of them so.
+    ``escaping``.
 
     The native renderer writes names as they are. prometheus_client leaves classic names
     alone under ``allow-utf-8`` and (text format) ``underscores`` and ``values``; other
@@ -122,18 +149,35 @@ def _native_test(escaping: str, openmetrics: bool) -> NativeTest | None:
         return has_legacy_names
     if openmetrics and escaping == UNDERSCORES:
         return _without_colon
-    return None
+    return _nothing_native
+
+
+def _render(
+    registry: Collector,
+    foreign: Callable[[Any], bytes],
+    native: Callable[[list[_Part], bool], bytes],
+    test: NativeTest,
+) -> bytes | None:
+    collectors = _collectors_of(registry)
+    if collectors is None:
+        return None
+    try:
+        return native(_parts(collectors, foreign, test), created_enabled())
+    finally:
+        for collector in collectors:
+            if isinstance(collector, MultiProcessCollector):
+                collector._log_problems()
 
 
 def generate_latest(registry: Collector = REGISTRY, escaping: str = UNDERSCORES) -> bytes:
     """The registry in Prometheus text format (what prometheus_client's
     ``generate_latest(registry, escaping)`` returns, byte for byte)."""
-    collectors = _collectors_of(registry)
-    native = _native_test(escaping, openmetrics=False)
-    if collectors is None or native is None:
-        return _prometheus_text.generate_latest(registry, escaping)
     foreign = partial(_prometheus_text.generate_latest, escaping=escaping)
-    return _native.render_text(_parts(collectors, foreign, native), created_enabled())
+    test = _native_test(escaping, openmetrics=False)
+    text = _render(registry, foreign, _native.render_text, test)
+    if text is None:
+        return _prometheus_text.generate_latest(registry, escaping)
+    return text
 
 
 def _openmetrics_without_eof(registry: Any, escaping: str, version: str) -> bytes:
@@ -154,15 +198,15 @@ def generate_openmetrics(
     ``_count`` alone, which the OpenMetrics specification forbids and prometheus_client's
     own parser refuses); its ``+Inf`` bucket carries the count.
     """
-    collectors = _collectors_of(registry)
-    native = _native_test(escaping, openmetrics=True)
-    if collectors is None or native is None:
-        text: bytes = _prometheus_openmetrics.generate_latest(  # type: ignore[no-untyped-call]
+    foreign = partial(_openmetrics_without_eof, escaping=escaping, version=version)
+    test = _native_test(escaping, openmetrics=True)
+    text = _render(registry, foreign, _native.render_openmetrics, test)
+    if text is None:
+        whole: bytes = _prometheus_openmetrics.generate_latest(  # type: ignore[no-untyped-call]
             registry, escaping, version
         )
-        return text
-    foreign = partial(_openmetrics_without_eof, escaping=escaping, version=version)
-    return _native.render_openmetrics(_parts(collectors, foreign, native), created_enabled())
+        return whole
+    return text
 
 
 def _parameter(tokens: list[str], key: str) -> str:

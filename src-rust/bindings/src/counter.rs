@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
+use vumeter_core::multiprocess::FamilyIdentity;
 use vumeter_core::{CounterCore, Descriptor, Exemplar, MetricKind};
 
 use crate::errors::{map_metric_error, missing_label_values};
 use crate::labels::{child_core, new_family, AnyFamily, MetricFamily, PyFamily};
+use crate::multiprocess::{placement, series_of};
 
 #[inline]
 fn inc(
@@ -27,6 +29,8 @@ fn inc(
 #[pyclass(extends = MetricFamily, frozen, subclass, module = "vumeter._native")]
 pub struct CounterFamily {
     family: Arc<PyFamily<CounterCore>>,
+    /// Where the children's cells go in multi-process mode.
+    placement: Option<Arc<FamilyIdentity>>,
     /// The only series of a counter without labels.
     unlabelled: Option<Arc<CounterCore>>,
 }
@@ -53,11 +57,22 @@ impl CounterFamily {
     ) -> PyResult<PyClassInitializer<Self>> {
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Counter, labelnames);
+        let placement = placement(&descriptor, &[], "");
         let (family, unlabelled) = crate::pyclock::at_now(child_type.py(), || {
-            new_family::<_, CounterChild>(&child_type, descriptor, max_label_sets, CounterCore::new)
+            new_family::<_, CounterChild>(&child_type, descriptor, max_label_sets, || {
+                CounterCore::placed(series_of(placement.as_ref(), &[]))
+            })
         })?;
-        let base = MetricFamily::new(AnyFamily::Counter(Arc::clone(&family)), child_type);
-        Ok(PyClassInitializer::from(base).add_subclass(CounterFamily { family, unlabelled }))
+        let base = MetricFamily::new(
+            AnyFamily::Counter(Arc::clone(&family)),
+            child_type,
+            placement.is_some(),
+        );
+        Ok(PyClassInitializer::from(base).add_subclass(CounterFamily {
+            family,
+            placement,
+            unlabelled,
+        }))
     }
 
     #[pyo3(signature = (amount=1.0, exemplar=None))]
@@ -87,8 +102,13 @@ pub struct CounterChild {
 impl CounterChild {
     #[new]
     fn new(family: &Bound<'_, CounterFamily>, values: Vec<String>) -> Self {
-        let make = || crate::pyclock::at_now(family.py(), CounterCore::new);
-        let core = child_core(&family.get().family, &values, make);
+        let py = family.py();
+        let family = family.get();
+        let core = child_core(&family.family, &values, || {
+            crate::pyclock::at_now(py, || {
+                CounterCore::placed(series_of(family.placement.as_ref(), &values))
+            })
+        });
         CounterChild { core }
     }
 

@@ -5,11 +5,13 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use vumeter_core::buckets::BucketLayout;
+use vumeter_core::multiprocess::FamilyIdentity;
 use vumeter_core::{Descriptor, HistogramCore, MetricKind};
 
 use crate::arrays;
 use crate::errors::{map_metric_error, missing_label_values};
 use crate::labels::{child_core, new_family, AnyFamily, MetricFamily, PyFamily};
+use crate::multiprocess::{placement, series_of};
 
 #[inline]
 fn observe(
@@ -29,6 +31,8 @@ fn observe(
 pub struct HistogramFamily {
     family: Arc<PyFamily<HistogramCore>>,
     layout: Arc<BucketLayout>,
+    /// Where the children's cells go in multi-process mode.
+    placement: Option<Arc<FamilyIdentity>>,
     unlabelled: Option<Arc<HistogramCore>>,
 }
 
@@ -57,16 +61,22 @@ impl HistogramFamily {
         let child_layout = Arc::clone(&layout);
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Histogram, labelnames);
+        let placement = placement(&descriptor, layout.bounds(), "");
         let (family, unlabelled) = crate::pyclock::at_now(child_type.py(), || {
             new_family::<_, HistogramChild>(&child_type, descriptor, max_label_sets, || {
-                HistogramCore::new(child_layout)
+                HistogramCore::placed(child_layout, series_of(placement.as_ref(), &[]))
             })
         })?;
-        let base = MetricFamily::new(AnyFamily::Histogram(Arc::clone(&family)), child_type);
+        let base = MetricFamily::new(
+            AnyFamily::Histogram(Arc::clone(&family)),
+            child_type,
+            placement.is_some(),
+        );
         Ok(
             PyClassInitializer::from(base).add_subclass(HistogramFamily {
                 family,
                 layout,
+                placement,
                 unlabelled,
             }),
         )
@@ -115,8 +125,11 @@ impl HistogramChild {
         let py = family.py();
         let family = family.get();
         let layout = Arc::clone(&family.layout);
-        let make = || crate::pyclock::at_now(py, || HistogramCore::new(layout));
-        let core = child_core(&family.family, &values, make);
+        let core = child_core(&family.family, &values, || {
+            crate::pyclock::at_now(py, || {
+                HistogramCore::placed(layout, series_of(family.placement.as_ref(), &values))
+            })
+        });
         HistogramChild { core }
     }
 

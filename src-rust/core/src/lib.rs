@@ -13,6 +13,8 @@
 //! - [`sync`]: the fork-safe locks every other module uses.
 //! - [`exposition`]: Prometheus text 0.0.4 and OpenMetrics 1.0 renderers.
 //! - [`parse`]: reading either format back into families (for `vumeter top`).
+//! - [`multiprocess`]: cells in memory-mapped files, one per process, merged into one
+//!   scrape.
 
 // Tests assert exact float results on purpose: the sums they check are exact.
 #![cfg_attr(test, allow(clippy::float_cmp))]
@@ -27,6 +29,7 @@ pub mod exposition;
 pub mod family;
 pub mod gauge;
 pub mod histogram;
+pub mod multiprocess;
 pub mod parse;
 mod registry;
 pub mod shards;
