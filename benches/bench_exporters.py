@@ -71,6 +71,8 @@ def rows(
 ) -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
     """Each row's (prometheus_client's exporter, vumeter's) over ``registry``."""
     om = "application/openmetrics-text; version=1.0.0"
+    # What a Prometheus 3 server asks for first (UTF-8 names allowed).
+    om_utf8 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,*/*;q=0.1"
     return {
         "WSGI app, text": (
             _wsgi_get(prometheus_client.make_wsgi_app(registry)),
@@ -79,6 +81,10 @@ def rows(
         "WSGI app, OpenMetrics": (
             _wsgi_get(prometheus_client.make_wsgi_app(registry), om),
             _wsgi_get(vumeter.make_wsgi_app(registry), om),
+        ),
+        "WSGI app, OpenMetrics allow-utf-8": (
+            _wsgi_get(prometheus_client.make_wsgi_app(registry), om_utf8),
+            _wsgi_get(vumeter.make_wsgi_app(registry), om_utf8),
         ),
         "WSGI app, text + gzip": (
             _wsgi_get(prometheus_client.make_wsgi_app(registry), None, "gzip"),
