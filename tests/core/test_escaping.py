@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics import exposition as pc_openmetrics
 
 import vumeter
-from tests.exporters.test_http import _natively_rendered
+from tests.support.native import natively_rendered
 
 SCHEMES = ["allow-utf-8", "underscores", "dots", "values"]
 NAME = st.text(alphabet='ab_:.é1-"\\ \n', min_size=1, max_size=8)
@@ -120,7 +120,7 @@ def test_legacy_names_stay_native_under_schemes_that_keep_them(
     expected = (
         pc_openmetrics.generate_latest if openmetrics else prometheus_client.generate_latest
     )(theirs, escaping)
-    with _natively_rendered():
+    with natively_rendered():
         assert render(registry, escaping) == expected
 
 

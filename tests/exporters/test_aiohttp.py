@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler as theirs_handler
 
-from tests.exporters.test_http import _natively_rendered
+from tests.support.native import natively_rendered
 from vumeter.exporters.aiohttp import make_aiohttp_handler
 
 CASES = [
@@ -38,5 +38,5 @@ async def test_aiohttp_handler_answers_as_prometheus_clients(
     if query:
         assert await _get(make_aiohttp_handler(mixed_registry), headers, query) == expected
         return
-    with _natively_rendered():
+    with natively_rendered():
         assert await _get(make_aiohttp_handler(mixed_registry), headers, query) == expected

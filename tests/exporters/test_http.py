@@ -19,6 +19,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 import vumeter
+from tests.support.native import natively_rendered
 
 ACCEPTS = [
     None,
@@ -76,20 +77,6 @@ def _wsgi(app: Any, request: tuple[str, str, str, str | None, str | None]) -> Re
 
 
 @contextmanager
-def _natively_rendered() -> Iterator[None]:
-    """Makes every vumeter family's ``collect()`` raise: a render that goes through
-    prometheus_client's encoder fails, a native one does not."""
-
-    def refuse(self: object) -> None:
-        raise AssertionError("rendered through collect()")
-
-    with pytest.MonkeyPatch.context() as patch:
-        for cls in (vumeter.Counter, vumeter.Gauge, vumeter.Histogram):
-            patch.setattr(cls, "collect", refuse)
-        yield
-
-
-@contextmanager
 def _as_it_must(request: tuple[str, str, str, str | None, str | None]) -> Iterator[None]:
     """Native rendering for every scrape but the two that prometheus_client renders on
     purpose: a ``name[]`` filter (applied per sample) and ``dots`` escaping (which
@@ -98,7 +85,7 @@ def _as_it_must(request: tuple[str, str, str, str | None, str | None]) -> Iterat
     if method != "GET" or "name[]" in query or "escaping=dots" in (accept or ""):
         yield
         return
-    with _natively_rendered():
+    with natively_rendered():
         yield
 
 
@@ -115,7 +102,7 @@ def test_the_native_check_catches_prometheus_clients_encoder(
     mixed_registry: CollectorRegistry,
 ) -> None:
     request = ("GET", "/metrics", "", None, None)
-    with _natively_rendered(), pytest.raises(AssertionError, match="collect"):
+    with natively_rendered(), pytest.raises(AssertionError, match="collect"):
         _wsgi(prometheus_client.make_wsgi_app(mixed_registry), request)
 
 

@@ -14,10 +14,10 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 import vumeter
-from tests.exporters.test_http import _natively_rendered
 from tests.ops.live_stack import PrometheusAPI, log_tail, running
 from tests.support.binaries import free_port, require_binary, wait_for_http
 from tests.support.gateways import running_pushgateway
+from tests.support.native import natively_rendered
 
 DEADLINE_S = 60.0
 
@@ -67,7 +67,7 @@ def test_prometheus_scrapes_start_http_server(
         "dropin_latency_seconds_count": 4.0,
     }
     # A scrape rendered through collect() would fail, and `up` would be 0.
-    with running("prometheus", command, tmp_path) as process, _natively_rendered():
+    with running("prometheus", command, tmp_path) as process, natively_rendered():
         try:
             wait_for_http(f"http://127.0.0.1:{port}/-/ready", timeout=30)
         except TimeoutError as error:

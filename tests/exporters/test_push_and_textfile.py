@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 import vumeter
-from tests.exporters.test_http import _natively_rendered
+from tests.support.native import natively_rendered
 
 Call = dict[str, Any]
 
@@ -49,7 +49,7 @@ def test_pushes_send_what_prometheus_client_sends(
     getattr(prometheus_client, name)(
         gateway, "job/x", mixed_registry, handler=_recorder(theirs), **arguments
     )
-    with _natively_rendered():
+    with natively_rendered():
         getattr(vumeter, name)(
             gateway, "job/x", mixed_registry, handler=_recorder(ours), **arguments
         )
@@ -79,7 +79,7 @@ def test_text_file_is_rendered_natively(mixed_registry: CollectorRegistry, tmp_p
     prometheus_client.write_to_textfile(
         str(tmp_path / "theirs.prom"), mixed_registry, "underscores"
     )
-    with _natively_rendered():
+    with natively_rendered():
         vumeter.write_to_textfile(
             str(tmp_path / "ours.prom"), mixed_registry, "underscores", tmpdir=str(tmp_path)
         )
