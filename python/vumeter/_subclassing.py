@@ -81,7 +81,9 @@ def building_new(base: type, signature_of: Callable[..., Any]) -> Any:
     base_new: Callable[..., Any] = base.__new__
 
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
-        probe = base_new(cls, "vumeter_subclass_probe", "", registry=None)
+        # Labelled, so that it has no series: in multi-process mode a series would be
+        # placed in this process's cell file and show in every merged scrape.
+        probe = base_new(cls, "vumeter_subclass_probe", "", ("probe",), registry=None)
         _PROBES.add(id(probe))
         try:
             cls.__init__(probe, *args, **kwargs)  # type: ignore[misc]

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics import exposition as pc_openmetrics
 
 import vumeter
-from tests.multiprocess.processes import run_programs
+from tests.multiprocess.processes import run_programs, run_script, samples, vumeter_scrape
 from vumeter.multiprocess import MultiProcessCollector
 
 SCHEMES = ["allow-utf-8", "underscores", "dots", "values"]
@@ -57,3 +57,30 @@ def test_the_wsgi_app_serves_the_merge_as_prometheus_clients(merged: CollectorRe
     for accept in ("text/plain", "application/openmetrics-text; version=1.0.0"):
         expected = get(prometheus_client.make_wsgi_app(merged), accept)
         assert get(vumeter.make_wsgi_app(merged), accept) == expected
+
+
+def test_a_subclass_with_init_leaves_no_probe_in_the_merge(tmp_path: Path) -> None:
+    """Building a subclass runs its __init__ on a probe family first: the probe must
+    place no series in the process's cell file."""
+    run_script(
+        """
+        import vumeter
+
+        class AppCounter(vumeter.Counter):
+            def __init__(self, name, documentation, **kwargs):
+                kwargs.setdefault("namespace", "app")
+                super().__init__(name, documentation, **kwargs)
+
+        class Timed(vumeter.Histogram):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+
+        AppCounter("requests", "Requests.", registry=None).inc(2)
+        Timed("latency_seconds", "Latency.", registry=None).observe(0.3)
+        """,
+        tmp_path,
+    )
+    got = samples(vumeter_scrape(tmp_path))
+    assert got[("app_requests_total", frozenset())] == 2.0
+    assert got[("latency_seconds_count", frozenset())] == 1.0
+    assert not [name for name, _ in got if "probe" in name]
