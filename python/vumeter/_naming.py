@@ -20,8 +20,10 @@ from prometheus_client import validation as _prometheus_validation
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
-# Families with a metric or label name outside the classic character set.
+# Families with a metric or label name outside the classic character set, and families
+# with a ':' in their name (OpenMetrics' underscores scheme rewrites it).
 _NON_LEGACY: weakref.WeakSet[Any] = weakref.WeakSet()
+_WITH_COLON: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _legacy_validation() -> bool:
@@ -49,11 +51,14 @@ def note_names(family: Any, name: str, labelnames: Iterable[str]) -> None:
     """Remembers ``family`` when one of its names needs quoting or escaping."""
     if not is_legacy(name, labelnames):
         _NON_LEGACY.add(family)
+    if ":" in name:
+        _WITH_COLON.add(family)
 
 
-def all_names_legacy() -> bool:
-    """Whether every family of this process has classic names only."""
-    return not _NON_LEGACY
+def all_names_legacy(colons: bool = True) -> bool:
+    """Whether every family of this process has classic names only (and, unless
+    ``colons``, no ``:`` in its name)."""
+    return not _NON_LEGACY and (colons or not _WITH_COLON)
 
 
 def has_legacy_names(family: Any) -> bool:

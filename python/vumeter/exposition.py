@@ -109,13 +109,7 @@ def _parts(
                 continue
             if native(collector):
                 part = collector
-        elif (
-            isinstance(collector, MultiProcessCollector)
-            and native is not _nothing_native
-            and all_names_legacy()
-        ):
-            # The merged names are known only from the files; the processes of one
-            # deployment run the same code, so they are classic when this one's are.
+        elif isinstance(collector, MultiProcessCollector) and _merge_is_native(native):
             part = collector._source
         if part is None:
             run.append(collector)
@@ -131,6 +125,17 @@ def _parts(
 
 def _without_colon(family: _native.MetricFamily) -> bool:
     return has_legacy_names(family) and ":" not in family._name
+
+
+def _merge_is_native(native: NativeTest) -> bool:
+    """Whether a multi-process merge can be rendered natively under the scheme whose
+    family test is ``native``. The merged names are known only from the files; the
+    processes of one deployment run the same code, so their names are this one's."""
+    if native is has_legacy_names:
+        return all_names_legacy()
+    if native is _without_colon:
+        return all_names_legacy(colons=False)
+    return False
 
 
 def _native_test(escaping: str, openmetrics: bool) -> NativeTest:
