@@ -30,8 +30,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Final
 
 from prometheus_client import REGISTRY, CollectorRegistry
-from prometheus_client.exposition import default_handler, delete_from_gateway, push_to_gateway
+from prometheus_client.exposition import default_handler
 
+from vumeter.exporters import delete_from_gateway, push_to_gateway
 from vumeter.push.metrics import PushMetrics, push_metrics_for
 from vumeter.runtime import BackgroundWorker, Backoff, Outage, seconds
 
