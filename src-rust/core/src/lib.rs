@@ -27,6 +27,7 @@ pub mod exposition;
 pub mod family;
 pub mod gauge;
 pub mod histogram;
+pub mod native_histogram;
 pub mod parse;
 mod registry;
 pub mod shards;
