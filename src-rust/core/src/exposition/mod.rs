@@ -35,9 +35,11 @@ mod escape;
 mod labels;
 pub mod number;
 mod openmetrics;
+pub mod protobuf;
 pub mod samples;
 mod sink;
 mod text;
+mod wire;
 
 use crate::counter::CounterCore;
 use crate::family::{Descriptor, Family};
@@ -113,6 +115,9 @@ pub enum Format {
     Text,
     /// OpenMetrics 1.0 text, `# EOF` included.
     OpenMetrics,
+    /// Delimited `io.prometheus.client.MetricFamily` protobuf messages (the format that
+    /// carries native histograms; see `protobuf`).
+    Protobuf,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -178,7 +183,17 @@ pub fn render_into<H>(
             }
             out.extend_from_slice(OPENMETRICS_EOF.as_bytes());
         }
+        Format::Protobuf => protobuf::render(out, parts, options),
     }
+}
+
+/// `families` as delimited protobuf messages.
+#[must_use]
+pub fn render_protobuf<H>(families: &[FamilyRef<'_, H>], options: RenderOptions) -> Vec<u8> {
+    let parts: Vec<Part<'_, H>> = families.iter().map(|&f| Part::Family(f)).collect();
+    let mut buffers = RenderBuffers::default();
+    render_into(&mut buffers, &parts, Format::Protobuf, options);
+    buffers.out
 }
 
 fn render_string<H>(

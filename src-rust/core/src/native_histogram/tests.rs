@@ -164,3 +164,55 @@ fn concurrent_writers_and_scrapes_stay_consistent_through_coarsening() {
     assert_eq!(s.count(), total);
     assert!(s.schema < 8);
 }
+
+mod beside_classic {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::buckets::BucketLayout;
+    use crate::histogram::HistogramCore;
+
+    fn config(max_buckets: usize, min_reset: f64) -> NativeConfig {
+        NativeConfig::new(1.1, DEFAULT_ZERO_THRESHOLD, max_buckets, min_reset).unwrap()
+    }
+
+    #[test]
+    fn native_only_histograms_keep_one_inf_bucket_and_the_sum() {
+        let h = HistogramCore::with_native(Arc::new(BucketLayout::native_only()), config(0, 0.0));
+        h.observe(0.5).unwrap();
+        h.observe_many(&[1.5, 2.5, -1.0][..]).unwrap();
+        assert!(h.observe(f64::NAN).is_err());
+        assert!(h.observe_many(&[1.0, f64::NAN][..]).is_err(), "all or nothing");
+        let classic = h.snapshot();
+        assert_eq!((classic.cumulative.clone(), classic.sum), (vec![4], 3.5));
+        let native = h.native().unwrap().snapshot();
+        assert_eq!(native.count(), 4);
+        assert_eq!(native.negative, vec![(0, 1)]);
+    }
+
+    #[test]
+    fn classic_and_native_count_the_same_observations() {
+        let layout = Arc::new(BucketLayout::new(&[0.1, 1.0, 10.0]).unwrap());
+        let h = HistogramCore::with_native(layout, config(160, 0.0));
+        let values: Vec<f64> = (1..=500).map(|i| f64::from(i) * 0.037).collect();
+        h.observe_many(&values[..]).unwrap();
+        for &v in &values[..50] {
+            h.observe(v).unwrap();
+        }
+        assert_eq!(h.snapshot().count(), 550);
+        assert_eq!(h.native().unwrap().snapshot().count(), 550);
+    }
+
+    #[test]
+    fn a_native_reset_resets_the_classic_buckets_too() {
+        let layout = Arc::new(BucketLayout::new(&[1.0]).unwrap());
+        let h = HistogramCore::with_native(layout, config(2, 1e-9));
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        for v in [1.0, 4.0, 16.0] {
+            h.observe(v).unwrap();
+        }
+        let classic = h.snapshot();
+        assert_eq!((classic.count(), classic.sum), (1, 16.0), "the breaking value is kept");
+        assert_eq!(h.native().unwrap().snapshot().count(), 1);
+    }
+}
