@@ -5,6 +5,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use vumeter_core::buckets::BucketLayout;
+use vumeter_core::native_histogram::NativeConfig;
 use vumeter_core::{Descriptor, HistogramCore, MetricKind};
 
 use crate::arrays;
@@ -29,7 +30,17 @@ fn observe(
 pub struct HistogramFamily {
     family: Arc<PyFamily<HistogramCore>>,
     layout: Arc<BucketLayout>,
+    /// Set when the histogram records native buckets too.
+    native: Option<NativeConfig>,
     unlabelled: Option<Arc<HistogramCore>>,
+}
+
+/// A new child core: classic buckets, and native ones when configured.
+fn new_core(layout: &Arc<BucketLayout>, native: Option<NativeConfig>) -> HistogramCore {
+    match native {
+        Some(config) => HistogramCore::with_native(Arc::clone(layout), config),
+        None => HistogramCore::new(Arc::clone(layout)),
+    }
 }
 
 impl HistogramFamily {
@@ -43,29 +54,46 @@ impl HistogramFamily {
 #[pymethods]
 impl HistogramFamily {
     #[new]
-    #[pyo3(signature = (name, documentation, unit, labelnames, child_type, buckets, max_label_sets=None))]
+    /// `buckets=None` (only with `native`) keeps no classic buckets; `native` is
+    /// `(bucket_factor, zero_threshold, max_buckets, min_reset_duration_seconds)`.
+    #[pyo3(signature = (name, documentation, unit, labelnames, child_type, buckets, max_label_sets=None, native=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         name: String,
         documentation: String,
         unit: String,
         labelnames: Vec<String>,
         child_type: Bound<'_, PyType>,
-        buckets: Vec<f64>,
+        buckets: Option<Vec<f64>>,
         max_label_sets: Option<usize>,
+        native: Option<(f64, f64, usize, f64)>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let layout = Arc::new(BucketLayout::new(&buckets).map_err(map_metric_error)?);
-        let child_layout = Arc::clone(&layout);
+        let native = native
+            .map(|(factor, zero, max, reset)| NativeConfig::new(factor, zero, max, reset))
+            .transpose()
+            .map_err(map_metric_error)?;
+        let layout = match (&buckets, native) {
+            (Some(bounds), _) => BucketLayout::new(bounds).map_err(map_metric_error)?,
+            (None, Some(_)) => BucketLayout::native_only(),
+            (None, None) => {
+                return Err(crate::errors::type_error(
+                    "a histogram needs buckets, native buckets, or both".to_string(),
+                ))
+            }
+        };
+        let layout = Arc::new(layout);
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Histogram, labelnames);
         let (family, unlabelled) =
             new_family::<_, HistogramChild>(&child_type, descriptor, max_label_sets, || {
-                HistogramCore::new(child_layout)
+                new_core(&layout, native)
             })?;
         let base = MetricFamily::new(AnyFamily::Histogram(Arc::clone(&family)), child_type);
         Ok(
             PyClassInitializer::from(base).add_subclass(HistogramFamily {
                 family,
                 layout,
+                native,
                 unlabelled,
             }),
         )
@@ -100,6 +128,34 @@ impl HistogramFamily {
     fn _linear_buckets(&self) -> bool {
         self.layout.is_linear()
     }
+
+    /// The native schema a new child starts at, or None without native buckets.
+    #[getter]
+    fn _native_schema(&self) -> Option<i32> {
+        self.native.map(|config| config.schema)
+    }
+
+    /// See `HistogramChild._native_buckets`.
+    fn _native_buckets(&self) -> PyResult<Option<NativeBuckets>> {
+        Ok(native_buckets(self.unlabelled()?))
+    }
+}
+
+/// `(schema, zero_threshold, zero_count, positive, negative)`, each side a list of
+/// `(index, count)` sorted by index.
+type NativeBuckets = (i32, f64, u64, Vec<(i32, u64)>, Vec<(i32, u64)>);
+
+fn native_buckets(core: &HistogramCore) -> Option<NativeBuckets> {
+    core.native().map(|native| {
+        let snap = native.snapshot();
+        (
+            snap.schema,
+            snap.zero_threshold,
+            snap.zero_count,
+            snap.positive,
+            snap.negative,
+        )
+    })
 }
 
 #[pyclass(frozen, subclass, module = "vumeter._native")]
@@ -112,8 +168,9 @@ impl HistogramChild {
     #[new]
     fn new(family: &Bound<'_, HistogramFamily>, values: Vec<String>) -> Self {
         let family = family.get();
-        let layout = Arc::clone(&family.layout);
-        let core = child_core(&family.family, &values, || HistogramCore::new(layout));
+        let core = child_core(&family.family, &values, || {
+            new_core(&family.layout, family.native)
+        });
         HistogramChild { core }
     }
 
@@ -133,6 +190,13 @@ impl HistogramChild {
     /// nothing. A `numpy.ma.MaskedArray` raises `TypeError`: pass `values.compressed()`.
     fn observe_many(&self, values: &Bound<'_, PyAny>) -> PyResult<()> {
         arrays::observe_many(&self.core, values)
+    }
+
+    /// The native buckets as a scrape reads them: `(schema, zero_threshold,
+    /// zero_count, positive, negative)` with `(index, count)` pairs sorted by index, or
+    /// None for a histogram without native buckets.
+    fn _native_buckets(&self) -> Option<NativeBuckets> {
+        native_buckets(&self.core)
     }
 
     /// A child always records (only a labelled family cannot).
