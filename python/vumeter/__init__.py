@@ -15,9 +15,11 @@ from vumeter.counter import Counter
 from vumeter.exposition import (
     CONTENT_TYPE_LATEST,
     CONTENT_TYPE_OPENMETRICS,
+    CONTENT_TYPE_PROTOBUF,
     choose_encoder,
     generate_latest,
     generate_openmetrics,
+    generate_protobuf,
 )
 from vumeter.gauge import Gauge
 from vumeter.histogram import Histogram, linear_buckets
@@ -30,6 +32,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 __all__ = [
     "CONTENT_TYPE_LATEST",
     "CONTENT_TYPE_OPENMETRICS",
+    "CONTENT_TYPE_PROTOBUF",
     "REGISTRY",
     "CardinalityLimitExceeded",
     "CollectorRegistry",
@@ -40,5 +43,6 @@ __all__ = [
     "choose_encoder",
     "generate_latest",
     "generate_openmetrics",
+    "generate_protobuf",
     "linear_buckets",
 ]

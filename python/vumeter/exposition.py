@@ -1,6 +1,7 @@
 """Native exposition of a whole registry.
 
-``generate_latest`` and ``generate_openmetrics`` render vumeter's families in Rust and
+``generate_latest``, ``generate_openmetrics`` and ``generate_protobuf`` render vumeter's
+families in Rust and
 hand every other collector (process metrics, custom collectors, prometheus_client's own
 metrics) to prometheus_client, preserving registration order, so one call serves a mixed
 registry.
@@ -18,13 +19,22 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from vumeter import _native
 from vumeter._family import created_enabled
+from vumeter._protobuf import encode_families
 
 CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
 """Content type of the Prometheus text format that :func:`generate_latest` writes."""
 CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 """Content type of the OpenMetrics 1.0 text that :func:`generate_openmetrics` writes."""
 
+CONTENT_TYPE_PROTOBUF = (
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+    "encoding=delimited"
+)
+"""Content type of the delimited protobuf messages that :func:`generate_protobuf` writes
+(the format that carries native histograms)."""
+
 _EOF = b"# EOF\n"
+_PROTOBUF_TYPE = "application/vnd.google.protobuf"
 
 
 class _Collectors:
@@ -117,10 +127,59 @@ def generate_openmetrics(registry: CollectorRegistry = REGISTRY) -> bytes:
     return _native.render_openmetrics(parts, created_enabled())
 
 
+def _protobuf_of(collectors: Any) -> bytes:
+    return encode_families(collectors.collect())
+
+
+def generate_protobuf(registry: CollectorRegistry = REGISTRY) -> bytes:
+    """The registry as delimited ``io.prometheus.client.MetricFamily`` protobuf messages:
+    the one format with native histogram buckets (what Prometheus asks for when native
+    histograms are enabled). vumeter's families are encoded natively, other collectors
+    from their prometheus_client samples."""
+    collectors = _collectors_of(registry)
+    if collectors is None:
+        return encode_families(registry.collect())
+    parts = _parts(collectors, _protobuf_of)
+    return _native.render_protobuf(parts, created_enabled())
+
+
+def _accepted(accept_header: str) -> list[tuple[str, dict[str, str], float]]:
+    """The media types of an ``Accept`` header with their parameters and weights."""
+    entries = []
+    for entry in accept_header.split(","):
+        media, *parameters = entry.split(";")
+        params: dict[str, str] = {}
+        for parameter in parameters:
+            key, _, value = parameter.partition("=")
+            params[key.strip().lower()] = value.strip().strip('"')
+        try:
+            weight = float(params.pop("q", "1"))
+        except ValueError:
+            weight = 0.0
+        entries.append((media.strip().lower(), params, weight))
+    return entries
+
+
 def choose_encoder(accept_header: str | None) -> tuple[Callable[[CollectorRegistry], bytes], str]:
-    """The renderer and content type for an HTTP ``Accept`` header: OpenMetrics when the
-    client lists ``application/openmetrics-text``, Prometheus text 0.0.4 otherwise."""
-    for accepted in (accept_header or "").split(","):
-        if accepted.split(";")[0].strip() == "application/openmetrics-text":
+    """The renderer and content type for an HTTP ``Accept`` header: delimited protobuf
+    when the client lists it (``proto=io.prometheus.client.MetricFamily;
+    encoding=delimited``) with no other format weighted above it, as Prometheus does
+    when native histograms are enabled; otherwise OpenMetrics when the client lists
+    ``application/openmetrics-text``, Prometheus text 0.0.4 otherwise."""
+    entries = _accepted(accept_header or "")
+    protobuf = [
+        weight
+        for media, params, weight in entries
+        if media == _PROTOBUF_TYPE
+        and params.get("proto") == "io.prometheus.client.MetricFamily"
+        and params.get("encoding") == "delimited"
+        and weight > 0
+    ]
+    if protobuf:
+        others = [w for media, _, w in entries if media != _PROTOBUF_TYPE and media != "*/*"]
+        if max(protobuf) >= max(others, default=0.0):
+            return generate_protobuf, CONTENT_TYPE_PROTOBUF
+    for media, _, _ in entries:
+        if media == "application/openmetrics-text":
             return generate_openmetrics, CONTENT_TYPE_OPENMETRICS
     return generate_latest, CONTENT_TYPE_LATEST
