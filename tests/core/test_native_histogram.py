@@ -10,6 +10,7 @@ import numpy as np
 import prometheus_client
 import pytest
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
 import vumeter
 from vumeter import Histogram
@@ -153,7 +154,7 @@ def test_native_only_text_is_client_golangs(registry: CollectorRegistry) -> None
     assert text == f"# HELP dur_seconds D\n# TYPE dur_seconds histogram\n{body}\n"
     assert om == f"# HELP dur_seconds D\n# TYPE dur_seconds histogram\n{body}\n# EOF\n"
     # Both parse with prometheus_client's parsers.
-    families = list(prometheus_client.parser.text_string_to_metric_families(text))
+    families = list(text_string_to_metric_families(text))
     assert [s.value for s in families[0].samples] == [3.0, 3.0, 0.875]
 
 
