@@ -27,8 +27,7 @@ CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset
 """Content type of the OpenMetrics 1.0 text that :func:`generate_openmetrics` writes."""
 
 CONTENT_TYPE_PROTOBUF = (
-    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
-    "encoding=delimited"
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
 )
 """Content type of the delimited protobuf messages that :func:`generate_protobuf` writes
 (the format that carries native histograms)."""

@@ -25,8 +25,22 @@ def numpy_buckets(values: np.ndarray, schema: int) -> dict[int, int]:
 
 @pytest.mark.parametrize(
     ("factor", "schema"),
-    [(65536, -4), (256, -3), (16, -2), (4, -1), (2, 0), (1.5, 1), (1.2, 2), (1.1, 3)]
-    + [(1.05, 4), (1.03, 5), (1.02, 6), (1.01, 7), (1.005, 8), (1.000001, 8)],
+    [
+        (65536, -4),
+        (256, -3),
+        (16, -2),
+        (4, -1),
+        (2, 0),
+        (1.5, 1),
+        (1.2, 2),
+        (1.1, 3),
+        (1.05, 4),
+        (1.03, 5),
+        (1.02, 6),
+        (1.01, 7),
+        (1.005, 8),
+        (1.000001, 8),
+    ],
 )
 def test_the_factor_picks_client_golangs_schema(
     registry: CollectorRegistry, factor: float, schema: int
@@ -124,17 +138,17 @@ def test_invalid_settings_raise(registry: CollectorRegistry) -> None:
 
 
 def test_labels_exemplars_and_time(registry: CollectorRegistry) -> None:
-    h = Histogram(
-        "op_seconds", "Op", ["op"], registry=registry, native_histogram_bucket_factor=1.1
-    )
+    h = Histogram("op_seconds", "Op", ["op"], registry=registry, native_histogram_bucket_factor=1.1)
     child = h.labels("read")
     child.observe(0.25, exemplar={"trace_id": "abc"})
     with h.labels(op="write").time():
         pass
     read = child._native_buckets()
-    assert read is not None and read[3] == [(-16, 1)]  # 0.25 = 2^-2 tops bucket -16
+    assert read is not None
+    assert read[3] == [(-16, 1)]
     write = h.labels("write")._native_buckets()
-    assert write is not None and sum(n for _, n in write[3]) + write[2] == 1
+    assert write is not None
+    assert sum(n for _, n in write[3]) + write[2] == 1
     om = vumeter.generate_openmetrics(registry).decode()
     assert 'op_seconds_bucket{le="+Inf",op="read"} 1.0 # {trace_id="abc"} 0.25' in om
 
@@ -185,10 +199,12 @@ def test_classic_buckets_beside_native_render_as_prometheus_client(
     finally:
         prometheus_client.enable_created_metrics()
     native = ours.labels("x")._native_buckets()
-    assert native is not None and sum(n for _, n in native[3]) + native[2] == 500
+    assert native is not None
+    assert sum(n for _, n in native[3]) + native[2] == 500
 
 
 def test_default_histograms_have_no_native_buckets(registry: CollectorRegistry) -> None:
     h = Histogram("plain", "P", registry=registry)
-    assert h._native_schema is None and h._native_buckets() is None
+    assert h._native_schema is None
+    assert h._native_buckets() is None
     assert h._upper_bounds == [*Histogram.DEFAULT_BUCKETS]

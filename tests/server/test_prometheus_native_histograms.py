@@ -185,9 +185,7 @@ def test_a_classic_and_native_histogram_serves_both_families(
     buckets = {r["metric"]["le"]: float(r["value"][1]) for r in query(prometheus, classic)}
     expected = {f"{b}": float((observations <= b).sum()) for b in (0.05, 0.1, 0.2, 0.5, 1.0)}
     assert buckets == {**expected, "+Inf": float(len(observations))}
-    classic_median = scalar(
-        prometheus, f"histogram_quantile(0.5, {classic})", tmp_path
-    )
+    classic_median = scalar(prometheus, f"histogram_quantile(0.5, {classic})", tmp_path)
     native_median = scalar(
         prometheus, 'histogram_quantile(0.5, score_ratio{job="native"})', tmp_path
     )

@@ -50,7 +50,9 @@ const MAX_SLOTS: usize = 1 << 14;
 /// Slots for tables that must hold `buckets` buckets: linear probing stays short
 /// below two thirds full.
 fn slots_for(buckets: usize) -> usize {
-    (buckets + buckets / 2 + 1).next_power_of_two().clamp(16, MAX_SLOTS)
+    (buckets + buckets / 2 + 1)
+        .next_power_of_two()
+        .clamp(16, MAX_SLOTS)
 }
 
 /// A native histogram's settings, validated.
@@ -81,13 +83,13 @@ impl NativeConfig {
                 "native_histogram_bucket_factor must be a number above 1, got {bucket_factor}"
             ));
         };
-        if !(zero_threshold >= 0.0 && zero_threshold.is_finite()) {
+        if zero_threshold.is_nan() || zero_threshold < 0.0 || zero_threshold.is_infinite() {
             return invalid(format!(
                 "native_histogram_zero_threshold must be a finite number of 0 or more, got \
                  {zero_threshold}"
             ));
         }
-        if !(min_reset_duration >= 0.0) {
+        if min_reset_duration.is_nan() || min_reset_duration < 0.0 {
             return invalid(format!(
                 "native_histogram_min_reset_duration must be 0 or more seconds, got \
                  {min_reset_duration}"
@@ -303,25 +305,28 @@ impl NativeHistogram {
         carried.dedup();
         let slots = slots.max(slots_for(carried.len()));
         let current = self.current.load(Ordering::Acquire);
-        let reusable = self.generations.iter().position(|cell| {
-            cell.get().is_some_and(|g| {
-                g.schema == schema && g.slots() >= slots && g.populated() == 0
-            })
+        // An emptied generation of the same shape is reused (after a reset).
+        let reusable = self.generations.iter().enumerate().position(|(i, cell)| {
+            i != current
+                && cell
+                    .get()
+                    .is_some_and(|g| g.schema == schema && g.slots() >= slots && g.populated() == 0)
         });
-        let index = match reusable.filter(|&i| i != current) {
-            Some(i) => i,
-            None => match self.generations.iter().position(|cell| cell.get().is_none()) {
-                Some(free) => {
-                    let fresh = Generation::new(schema, slots, self.shards);
-                    let _ = self.generations[free].set(Box::new(fresh));
-                    free
-                }
-                None => {
-                    // Every generation is in use: start over rather than grow.
-                    self.reset_locked(state, unix_now());
-                    return true;
-                }
-            },
+        let free = || {
+            self.generations
+                .iter()
+                .position(|cell| cell.get().is_none())
+        };
+        let index = if let Some(i) = reusable {
+            i
+        } else if let Some(free) = free() {
+            let fresh = Generation::new(schema, slots, self.shards);
+            let _ = self.generations[free].set(Box::new(fresh));
+            free
+        } else {
+            // Every generation is in use: start over rather than grow.
+            self.reset_locked(state, unix_now());
+            return true;
         };
         let target = self.generation(index);
         for bucket in carried {

@@ -56,24 +56,21 @@ fn frexp(value: f64) -> (f64, i32) {
 /// within one power of two, in `[0.5, 1)`.
 fn boundaries(schema: i32) -> &'static [f64] {
     static TABLES: OnceLock<Vec<Vec<f64>>> = OnceLock::new();
-    let tables = TABLES.get().map_or_else(
-        || {
-            // Built inside a fork gate section, so a fork never copies the once-lock in
-            // the middle of its initialisation.
-            let _section = crate::sync::enter();
-            TABLES.get_or_init(|| {
-                (1..=MAX_SCHEMA)
-                    .map(|s| {
-                        let n = 1u32 << s;
-                        (0..n)
-                            .map(|j| (f64::from(j) / f64::from(n) - 1.0).exp2())
-                            .collect()
-                    })
-                    .collect()
-            })
-        },
-        |tables| tables,
-    );
+    let tables = TABLES.get().unwrap_or_else(|| {
+        // Built inside a fork gate section, so a fork never copies the once-lock in the
+        // middle of its initialisation.
+        let _section = crate::sync::enter();
+        TABLES.get_or_init(|| {
+            (1..=MAX_SCHEMA)
+                .map(|s| {
+                    let n = 1u32 << s;
+                    (0..n)
+                        .map(|j| (f64::from(j) / f64::from(n) - 1.0).exp2())
+                        .collect()
+                })
+                .collect()
+        })
+    });
     &tables[(schema - 1) as usize]
 }
 
@@ -89,10 +86,17 @@ pub fn bucket_index(magnitude: f64, schema: i32) -> i32 {
     let (frac, exp) = frexp(value);
     let index = if schema > 0 {
         let bounds = boundaries(schema);
-        // The first boundary at or above `frac` (Go's sort.SearchFloat64s).
-        let within = bounds.partition_point(|&b| b < frac) as i32;
-        within + (exp - 1) * bounds.len() as i32
+        // The first boundary at or above `frac` (Go's sort.SearchFloat64s). A table has
+        // at most 256 entries, so the casts are exact.
+        #[allow(clippy::cast_possible_wrap)]
+        let (within, per_power) = (
+            bounds.partition_point(|&b| b < frac) as i32,
+            bounds.len() as i32,
+        );
+        within + (exp - 1) * per_power
     } else {
+        // frexp gives exactly 0.5 for a power of two, which tops the bucket below.
+        #[allow(clippy::float_cmp)]
         let key = if frac == 0.5 { exp - 1 } else { exp };
         let offset = (1 << -schema) - 1;
         (key + offset) >> -schema
@@ -160,7 +164,10 @@ mod tests {
             for exp in [-20, -3, 1, 5, 40] {
                 let v = (2.0f64).powi(exp * step);
                 let i = bucket_index(v, schema);
-                assert!(upper_bound(i, schema) >= v * (1.0 - 1e-12), "{v} at {schema}");
+                assert!(
+                    upper_bound(i, schema) >= v * (1.0 - 1e-12),
+                    "{v} at {schema}"
+                );
                 assert!(upper_bound(i - 1, schema) < v, "{v} at {schema}");
                 assert_eq!(bucket_index(v * 1.000_000_001, schema), i + 1);
             }
@@ -174,7 +181,10 @@ mod tests {
             for schema in MIN_SCHEMA..=MAX_SCHEMA {
                 let i = bucket_index(v, schema);
                 let (lo, hi) = (upper_bound(i - 1, schema), upper_bound(i, schema));
-                assert!(lo < v * (1.0 + 1e-12) && v <= hi * (1.0 + 1e-12), "{v} {schema}");
+                assert!(
+                    lo < v * (1.0 + 1e-12) && v <= hi * (1.0 + 1e-12),
+                    "{v} {schema}"
+                );
             }
             v *= 1.37;
         }
@@ -184,7 +194,10 @@ mod tests {
     fn extremes() {
         assert_eq!(bucket_index(f64::MAX, 0), 1024);
         assert_eq!(bucket_index(f64::INFINITY, 0), 1025);
-        assert_eq!(bucket_index(f64::INFINITY, 3), bucket_index(f64::MAX, 3) + 1);
+        assert_eq!(
+            bucket_index(f64::INFINITY, 3),
+            bucket_index(f64::MAX, 3) + 1
+        );
         // The smallest subnormal is 2^-1074.
         assert_eq!(bucket_index(f64::from_bits(1), 0), -1074);
         assert_eq!(bucket_index(f64::MIN_POSITIVE, 0), -1022);
@@ -196,7 +209,11 @@ mod tests {
             let mut v = 1e-6;
             while v < 1e6 {
                 let fine = bucket_index(v, schema);
-                assert_eq!(coarsen(fine, 1), bucket_index(v, schema - 1), "{v} {schema}");
+                assert_eq!(
+                    coarsen(fine, 1),
+                    bucket_index(v, schema - 1),
+                    "{v} {schema}"
+                );
                 v *= 1.61;
             }
         }

@@ -31,6 +31,8 @@ pub fn encode(buckets: &[(i32, u64)], spans: &mut Vec<Span>, deltas: &mut Vec<i6
             }
             spans.last_mut().expect("a span is open").length += gap as u32;
         }
+        // A bucket count never reaches 2^63.
+        #[allow(clippy::cast_possible_wrap)]
         let count = count as i64;
         deltas.push(count - previous_count);
         previous_count = count;
@@ -48,7 +50,11 @@ pub fn decode(spans: &[Span], deltas: &[i64]) -> Vec<(i32, u64)> {
     let mut index = 0i32;
     let mut count = 0i64;
     for (n, span) in spans.iter().enumerate() {
-        index = if n == 0 { span.offset } else { index + span.offset };
+        index = if n == 0 {
+            span.offset
+        } else {
+            index + span.offset
+        };
         for _ in 0..span.length {
             count += deltas.next().copied().unwrap_or(0);
             out.push((index, count as u64));
@@ -70,9 +76,18 @@ mod tests {
         assert_eq!(
             spans,
             vec![
-                Span { offset: -3, length: 4 },
-                Span { offset: 3, length: 1 },
-                Span { offset: 15, length: 1 },
+                Span {
+                    offset: -3,
+                    length: 4
+                },
+                Span {
+                    offset: 3,
+                    length: 1
+                },
+                Span {
+                    offset: 15,
+                    length: 1
+                },
             ]
         );
         assert_eq!(deltas, vec![2, -2, 5, -4, 6, -6]);
@@ -85,7 +100,13 @@ mod tests {
 
     #[test]
     fn nothing_gives_nothing() {
-        let (mut spans, mut deltas) = (vec![Span { offset: 1, length: 1 }], vec![1]);
+        let (mut spans, mut deltas) = (
+            vec![Span {
+                offset: 1,
+                length: 1,
+            }],
+            vec![1],
+        );
         encode(&[], &mut spans, &mut deltas);
         assert!(spans.is_empty() && deltas.is_empty());
     }

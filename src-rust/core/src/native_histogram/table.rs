@@ -27,6 +27,8 @@ impl Bucket {
         (1 << 40) | (u64::from(self.negative) << 32) | u64::from(self.index as u32)
     }
 
+    // The low 32 bits are the index's own bits: the casts round-trip.
+    #[allow(clippy::cast_possible_wrap)]
     fn from_tag(tag: u64) -> Self {
         Bucket {
             negative: (tag >> 32) & 1 == 1,
@@ -204,7 +206,16 @@ mod tests {
         let g = Generation::new(3, 8, 2);
         assert_eq!(g.add(b(5), 1), Added::New);
         assert_eq!(g.add(b(5), 2), Added::Existing);
-        assert_eq!(g.add(Bucket { negative: true, index: 5 }, 1), Added::New);
+        assert_eq!(
+            g.add(
+                Bucket {
+                    negative: true,
+                    index: 5
+                },
+                1
+            ),
+            Added::New
+        );
         for i in 0..6 {
             assert_eq!(g.add(b(100 + i), 1), Added::New);
         }
@@ -228,7 +239,11 @@ mod tests {
         let g = Generation::new(0, 16, 4);
         assert_eq!(g.add(b(1), 1), Added::New);
         let other = std::thread::scope(|s| s.spawn(|| g.add(b(1), 1)).join().unwrap());
-        assert_eq!(other, Added::Existing, "new to the shard, not to the generation");
+        assert_eq!(
+            other,
+            Added::Existing,
+            "new to the shard, not to the generation"
+        );
         assert_eq!(g.populated(), 1);
     }
 
@@ -241,7 +256,7 @@ mod tests {
                 let g = &g;
                 s.spawn(move || {
                     for i in 0..rounds {
-                        g.add(b(((i + t) % 40) as i32), 1);
+                        g.add(b(i32::try_from((i + t) % 40).unwrap()), 1);
                     }
                 });
             }

@@ -6,8 +6,11 @@ fn native(factor: f64, max_buckets: usize, min_reset: f64) -> NativeHistogram {
     NativeHistogram::new(config, 4)
 }
 
+/// The zero count and the positive and negative `(index, count)` buckets.
+type Expected = (u64, Vec<(i32, u64)>, Vec<(i32, u64)>);
+
 /// Every value's bucket at the snapshot's schema, counted.
-fn expected(values: &[f64], schema: i32, threshold: f64) -> (u64, Vec<(i32, u64)>, Vec<(i32, u64)>) {
+fn expected(values: &[f64], schema: i32, threshold: f64) -> Expected {
     let (mut zero, mut pos, mut neg) = (0, Vec::new(), Vec::new());
     for &v in values {
         if v.abs() <= threshold {
@@ -43,7 +46,18 @@ fn settings_are_validated() {
 #[test]
 fn values_land_in_their_buckets_and_the_zero_bucket() {
     let h = native(1.1, 0, 0.0);
-    let values = [0.0, 1.0, 1.05, 1.1, 2.0, -0.5, -0.5, 1e-40, 3.5e6, f64::INFINITY];
+    let values = [
+        0.0,
+        1.0,
+        1.05,
+        1.1,
+        2.0,
+        -0.5,
+        -0.5,
+        1e-40,
+        3.5e6,
+        f64::INFINITY,
+    ];
     for v in values {
         assert!(!h.observe(v));
     }
@@ -90,7 +104,11 @@ fn a_limit_breach_after_the_reset_duration_resets() {
     assert_eq!(resets, 1, "the fifth bucket breaks the limit");
     let s = h.snapshot();
     assert_eq!(s.schema, 3, "a reset keeps the resolution");
-    assert_eq!(s.count(), 1, "only the observation that broke the limit is kept");
+    assert_eq!(
+        s.count(),
+        1,
+        "only the observation that broke the limit is kept"
+    );
     assert_eq!(s.positive, vec![(bucket_index(256.0, 3), 1)]);
 }
 
@@ -104,7 +122,10 @@ fn a_breach_before_the_reset_duration_coarsens_and_schedules_a_reset() {
     assert_eq!(h.snapshot().count(), 6);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !h.reset_if_due() {
-        assert!(std::time::Instant::now() < deadline, "the reset never came due");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reset never came due"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let s = h.snapshot();
@@ -145,7 +166,7 @@ fn concurrent_writers_and_scrapes_stay_consistent_through_coarsening() {
             let h = &h;
             s.spawn(move || {
                 for i in 0..rounds {
-                    let v = 1e-3 * 1.01f64.powi(((i * 7 + t * 13) % 1500) as i32);
+                    let v = 1e-3 * 1.01f64.powi(i32::try_from((i * 7 + t * 13) % 1500).unwrap());
                     h.observe(if i % 5 == 0 { -v } else { v });
                 }
             });
@@ -182,7 +203,10 @@ mod beside_classic {
         h.observe(0.5).unwrap();
         h.observe_many(&[1.5, 2.5, -1.0][..]).unwrap();
         assert!(h.observe(f64::NAN).is_err());
-        assert!(h.observe_many(&[1.0, f64::NAN][..]).is_err(), "all or nothing");
+        assert!(
+            h.observe_many(&[1.0, f64::NAN][..]).is_err(),
+            "all or nothing"
+        );
         let classic = h.snapshot();
         assert_eq!((classic.cumulative.clone(), classic.sum), (vec![4], 3.5));
         let native = h.native().unwrap().snapshot();
@@ -212,7 +236,11 @@ mod beside_classic {
             h.observe(v).unwrap();
         }
         let classic = h.snapshot();
-        assert_eq!((classic.count(), classic.sum), (1, 16.0), "the breaking value is kept");
+        assert_eq!(
+            (classic.count(), classic.sum),
+            (1, 16.0),
+            "the breaking value is kept"
+        );
         assert_eq!(h.native().unwrap().snapshot().count(), 1);
     }
 }
