@@ -33,7 +33,7 @@ use crate::buckets::BulkValues;
 use crate::clock::unix_now;
 use crate::error::MetricError;
 use crate::sync::Mutex;
-use schema::{bucket_index, coarsen, pick_schema, MIN_SCHEMA};
+use schema::{coarsen, pick_schema, Indexer, MIN_SCHEMA};
 use table::{Added, Bucket, Generation};
 
 /// client_golang's default zero threshold, 2^-128.
@@ -144,6 +144,68 @@ pub struct NativeHistogram {
     state: Mutex<State>,
 }
 
+/// Values bucketed into one private tally before it is published.
+const BLOCK: usize = 256;
+
+/// Slots of a [`Tally`]. It is published once it holds more than half as many buckets
+/// less a block's worth, so that it is never more than half full: values cluster, and
+/// a tally then spans many blocks, with one atomic add per bucket for all of them.
+const TALLY_SLOTS: usize = 4 * BLOCK;
+
+/// A block's counts per bucket, kept privately (plain integers, no atomics) in an
+/// open-addressing table that is emptied as it is published.
+struct Tally {
+    tags: [u64; TALLY_SLOTS],
+    counts: [u64; TALLY_SLOTS],
+    /// The slots in use, in the order they were taken.
+    used: [u16; TALLY_SLOTS / 2],
+    len: usize,
+    zero: u64,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Tally {
+            tags: [0; TALLY_SLOTS],
+            counts: [0; TALLY_SLOTS],
+            used: [0; TALLY_SLOTS / 2],
+            len: 0,
+            zero: 0,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, bucket: Bucket) {
+        let tag = bucket.tag();
+        let mut slot = table::home(tag, TALLY_SLOTS - 1);
+        loop {
+            if self.tags[slot] == tag {
+                self.counts[slot] += 1;
+                return;
+            }
+            if self.tags[slot] == 0 {
+                self.tags[slot] = tag;
+                self.counts[slot] = 1;
+                self.used[self.len] = slot as u16;
+                self.len += 1;
+                return;
+            }
+            slot = (slot + 1) & (TALLY_SLOTS - 1);
+        }
+    }
+
+    /// Every bucket and its count, emptying the tally.
+    fn drain(&mut self) -> impl Iterator<Item = (Bucket, u64)> + '_ {
+        self.zero = 0;
+        let len = std::mem::take(&mut self.len);
+        self.used[..len].iter().map(|&slot| {
+            let slot = usize::from(slot);
+            let tag = std::mem::take(&mut self.tags[slot]);
+            (Bucket::from_tag(tag), self.counts[slot])
+        })
+    }
+}
+
 /// How often an observation retries after making room (each try lowers the resolution
 /// or enlarges the tables, so a few suffice).
 const TRIES: usize = 32;
@@ -193,9 +255,10 @@ impl NativeHistogram {
             match self.add(generation, value) {
                 Added::Existing => return reset,
                 Added::New => {
-                    let limit = self.config.max_buckets;
-                    if limit > 0 && generation.populated() > limit {
-                        reset |= self.limit_exceeded(index, value);
+                    if self.over_limit(generation) && self.limit_exceeded(index) {
+                        // The observation that broke the limit is kept, as in client_golang.
+                        let _ = self.add(self.generation(0), value);
+                        return true;
                     }
                     return reset;
                 }
@@ -205,18 +268,93 @@ impl NativeHistogram {
         reset
     }
 
-    /// Records every value of `values` (none NaN). True when a reset happened.
+    fn over_limit(&self, generation: &Generation) -> bool {
+        let limit = self.config.max_buckets;
+        limit > 0 && generation.populated() > limit
+    }
+
+    /// Records every value of `values` (none NaN). True when a reset happened (the
+    /// values of the tally being published when it did are dropped with the rest).
+    ///
+    /// Values are bucketed into a private tally first and published with one atomic
+    /// add per bucket it touched, so a million values cost a few hundred atomic adds.
     pub fn observe_many<S: BulkValues + ?Sized>(&self, values: &S) -> bool {
         let mut reset = false;
-        let mut buffer = [0.0; 256];
+        let mut buffer = [0.0; BLOCK];
+        let mut tally = Tally::new();
+        let threshold = self.config.zero_threshold;
+        let mut index = self.current.load(Ordering::Acquire);
+        let mut indexer = Indexer::new(self.generation(index).schema);
         let mut start = 0;
         while start < values.len() {
-            let end = (start + buffer.len()).min(values.len());
+            let end = (start + BLOCK).min(values.len());
             let block = values.block(start..end, &mut buffer[..end - start]);
             for &value in block {
-                reset |= self.observe(value);
+                if value > threshold {
+                    tally.add(Bucket {
+                        negative: false,
+                        index: indexer.index(value),
+                    });
+                } else if value < -threshold {
+                    tally.add(Bucket {
+                        negative: true,
+                        index: indexer.index(-value),
+                    });
+                } else {
+                    tally.zero += 1;
+                }
             }
             start = end;
+            if start == values.len() || tally.len > TALLY_SLOTS / 2 - BLOCK {
+                reset |= self.publish(&mut tally, index);
+                index = self.current.load(Ordering::Acquire);
+                indexer = Indexer::new(self.generation(index).schema);
+            }
+        }
+        reset
+    }
+
+    /// Adds a tally (bucketed at generation `index`'s schema) to the current
+    /// generation, mapping it to a coarser schema that making room switched to. True
+    /// when the histogram was reset meanwhile.
+    fn publish(&self, tally: &mut Tally, mut index: usize) -> bool {
+        let from = self.generation(index).schema;
+        let mut generation = self.generation(index);
+        if tally.zero > 0 {
+            generation.add_zero(tally.zero);
+        }
+        let mut reset = false;
+        for (bucket, count) in tally.drain() {
+            if reset {
+                continue; // dropped by the reset, but the tally is still emptied
+            }
+            for _ in 0..TRIES {
+                let at = Bucket {
+                    negative: bucket.negative,
+                    index: coarsen(bucket.index, from - generation.schema),
+                };
+                let remedied = match generation.add(at, count) {
+                    Added::Existing => break,
+                    Added::New if !self.over_limit(generation) => break,
+                    Added::New => {
+                        let remedied = self.limit_exceeded(index);
+                        if !remedied {
+                            // Counted; the limit may have been dealt with elsewhere.
+                            index = self.current.load(Ordering::Acquire);
+                            generation = self.generation(index);
+                            break;
+                        }
+                        remedied
+                    }
+                    Added::Full => self.make_room(index),
+                };
+                index = self.current.load(Ordering::Acquire);
+                generation = self.generation(index);
+                if remedied || generation.schema > from {
+                    reset = true; // reset here or by another thread
+                    break;
+                }
+            }
         }
         reset
     }
@@ -232,14 +370,14 @@ impl NativeHistogram {
             generation.add_zero(1);
             return Added::Existing;
         };
-        let index = bucket_index(magnitude, generation.schema);
+        let index = Indexer::new(generation.schema).index(magnitude);
         generation.add(Bucket { negative, index }, 1)
     }
 
     /// client_golang's remedies for a generation with too many buckets: a reset when
     /// allowed, else a coarser schema. True when it reset.
     #[cold]
-    fn limit_exceeded(&self, index: usize, value: f64) -> bool {
+    fn limit_exceeded(&self, index: usize) -> bool {
         let mut state = self.state.lock();
         let generation = self.generation(index);
         if self.current.load(Ordering::Acquire) != index
@@ -252,8 +390,6 @@ impl NativeHistogram {
         if pause > 0.0 && self.reset_due.load(Ordering::Relaxed) == 0 {
             if now - state.last_reset >= pause {
                 self.reset_locked(&mut state, now);
-                // The observation that broke the limit is kept, as in client_golang.
-                let _ = self.add(self.generation(0), value);
                 return true;
             }
             let due = state.last_reset + pause;

@@ -40,68 +40,135 @@ pub fn growth_factor(schema: i32) -> f64 {
 
 /// `(frac, exp)` with `value = frac * 2^exp` and `frac` in `[0.5, 1)`, for a finite
 /// positive `value` (Go's `math.Frexp`).
+#[inline]
 fn frexp(value: f64) -> (f64, i32) {
     let bits = value.to_bits();
     let exponent_bits = ((bits >> 52) & 0x7ff) as i32;
     if exponent_bits == 0 {
-        // Subnormal: scale into the normal range first.
-        let (frac, exp) = frexp(value * f64::from_bits(0x43f0_0000_0000_0000)); // 2^64
-        return (frac, exp - 64);
+        return frexp_subnormal(value);
     }
     let frac = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
     (frac, exponent_bits - 1022)
 }
 
-/// For each positive schema `s`, the `2^s` fractions `2^(j/2^s - 1)`: the boundaries
-/// within one power of two, in `[0.5, 1)`.
-fn boundaries(schema: i32) -> &'static [f64] {
-    static TABLES: OnceLock<Vec<Vec<f64>>> = OnceLock::new();
-    let tables = TABLES.get().unwrap_or_else(|| {
-        // Built inside a fork gate section, so a fork never copies the once-lock in the
-        // middle of its initialisation.
-        let _section = crate::sync::enter();
-        TABLES.get_or_init(|| {
-            (1..=MAX_SCHEMA)
-                .map(|s| {
-                    let n = 1u32 << s;
-                    (0..n)
-                        .map(|j| (f64::from(j) / f64::from(n) - 1.0).exp2())
-                        .collect()
-                })
-                .collect()
-        })
-    });
-    &tables[(schema - 1) as usize]
+/// A subnormal value: scaled into the normal range first.
+#[cold]
+fn frexp_subnormal(value: f64) -> (f64, i32) {
+    let (frac, exp) = frexp(value * f64::from_bits(0x43f0_0000_0000_0000)); // 2^64
+    (frac, exp - 64)
+}
+
+/// Mantissa bits that pick a cell of [`Boundaries::first_at`]. A cell spans a relative
+/// width of 2^-13 of `frac`, narrower than the 2^(1/256) between two boundaries of the
+/// finest schema, so a cell holds at most one boundary.
+const CELL_BITS: u32 = 12;
+
+/// The boundaries of one positive schema within a power of two, and a table that finds
+/// a fraction's bucket with one comparison instead of a binary search.
+struct Boundaries {
+    /// The `2^s` fractions `2^(j/2^s - 1)`, in `[0.5, 1)` (Go's nativeHistogramBounds).
+    bounds: Vec<f64>,
+    /// For each cell of fractions (the top [`CELL_BITS`] bits of the mantissa), how many
+    /// boundaries lie below the cell's lowest fraction.
+    first_at: Vec<u16>,
+}
+
+impl Boundaries {
+    fn new(schema: i32) -> Self {
+        let n = 1u32 << schema;
+        let bounds: Vec<f64> = (0..n)
+            .map(|j| (f64::from(j) / f64::from(n) - 1.0).exp2())
+            .collect();
+        let first_at = (0..1u32 << CELL_BITS)
+            .map(|cell| {
+                let lowest = 0.5 * (1.0 + f64::from(cell) / f64::from(1u32 << CELL_BITS));
+                bounds.partition_point(|&b| b < lowest) as u16
+            })
+            .collect();
+        Boundaries { bounds, first_at }
+    }
+
+    /// How many boundaries lie below `frac` (Go's `sort.SearchFloat64s`): the cell's
+    /// count, plus one when the cell's boundary is below `frac` too.
+    #[inline]
+    fn position(&self, frac: f64) -> usize {
+        let cell = ((frac.to_bits() >> (52 - CELL_BITS)) & ((1 << CELL_BITS) - 1)) as usize;
+        let first = usize::from(self.first_at[cell]);
+        first + usize::from(self.bounds.get(first).is_some_and(|&b| b < frac))
+    }
+}
+
+static TABLES: [OnceLock<Boundaries>; MAX_SCHEMA as usize] =
+    [const { OnceLock::new() }; MAX_SCHEMA as usize];
+
+/// The boundaries of a positive schema, built on first use.
+#[inline]
+fn boundaries(schema: i32) -> &'static Boundaries {
+    let slot = &TABLES[(schema - 1) as usize];
+    match slot.get() {
+        Some(table) => table,
+        None => build_boundaries(slot, schema),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn build_boundaries(slot: &'static OnceLock<Boundaries>, schema: i32) -> &'static Boundaries {
+    // Built inside a fork gate section, so a fork never copies the once-lock in the
+    // middle of its initialisation.
+    let _section = crate::sync::enter();
+    slot.get_or_init(|| Boundaries::new(schema))
+}
+
+/// Bucket indices at one schema, with its boundary table looked up once (for loops
+/// over many values).
+#[derive(Clone, Copy)]
+pub struct Indexer {
+    schema: i32,
+    table: Option<&'static Boundaries>,
+}
+
+impl Indexer {
+    #[must_use]
+    pub fn new(schema: i32) -> Self {
+        Indexer {
+            schema,
+            table: (schema > 0).then(|| boundaries(schema)),
+        }
+    }
+
+    /// See [`bucket_index`].
+    #[inline]
+    #[must_use]
+    pub fn index(self, magnitude: f64) -> i32 {
+        let (value, beyond) = if magnitude.is_infinite() {
+            (f64::MAX, 1)
+        } else {
+            (magnitude, 0)
+        };
+        let (frac, exp) = frexp(value);
+        let index = if let Some(table) = self.table {
+            // A table has at most 256 entries, so the casts are exact.
+            #[allow(clippy::cast_possible_wrap)]
+            let (within, per_power) = (table.position(frac) as i32, table.bounds.len() as i32);
+            within + (exp - 1) * per_power
+        } else {
+            // frexp gives exactly 0.5 for a power of two, which tops the bucket below.
+            #[allow(clippy::float_cmp)]
+            let key = if frac == 0.5 { exp - 1 } else { exp };
+            let offset = (1 << -self.schema) - 1;
+            (key + offset) >> -self.schema
+        };
+        index + beyond
+    }
 }
 
 /// The index of the bucket that holds the magnitude `magnitude` (positive, or `+Inf`)
 /// at `schema`. `+Inf` goes one bucket above the largest finite value, as in Go.
+#[inline]
 #[must_use]
 pub fn bucket_index(magnitude: f64, schema: i32) -> i32 {
-    let (value, beyond) = if magnitude.is_infinite() {
-        (f64::MAX, 1)
-    } else {
-        (magnitude, 0)
-    };
-    let (frac, exp) = frexp(value);
-    let index = if schema > 0 {
-        let bounds = boundaries(schema);
-        // The first boundary at or above `frac` (Go's sort.SearchFloat64s). A table has
-        // at most 256 entries, so the casts are exact.
-        #[allow(clippy::cast_possible_wrap)]
-        let (within, per_power) = (
-            bounds.partition_point(|&b| b < frac) as i32,
-            bounds.len() as i32,
-        );
-        within + (exp - 1) * per_power
-    } else {
-        // frexp gives exactly 0.5 for a power of two, which tops the bucket below.
-        #[allow(clippy::float_cmp)]
-        let key = if frac == 0.5 { exp - 1 } else { exp };
-        let offset = (1 << -schema) - 1;
-        (key + offset) >> -schema
-    };
-    index + beyond
+    Indexer::new(schema).index(magnitude)
 }
 
 /// The index at `schema - delta` of the bucket that holds bucket `index` of `schema`:
@@ -187,6 +254,31 @@ mod tests {
                 );
             }
             v *= 1.37;
+        }
+    }
+
+    #[test]
+    fn the_cell_table_agrees_with_a_binary_search() {
+        for schema in 1..=MAX_SCHEMA {
+            let table = boundaries(schema);
+            let check = |frac: f64| {
+                let search = table.bounds.partition_point(|&b| b < frac);
+                assert_eq!(table.position(frac), search, "{frac} at {schema}");
+            };
+            for &b in &table.bounds {
+                // On, just below and just above every boundary.
+                check(b);
+                check(f64::from_bits(b.to_bits() + 1));
+                if b > 0.5 {
+                    check(f64::from_bits(b.to_bits() - 1));
+                }
+            }
+            let mut frac = 0.5;
+            while frac < 1.0 {
+                check(frac);
+                frac += 0.000_037;
+            }
+            check(f64::from_bits(1.0f64.to_bits() - 1));
         }
     }
 

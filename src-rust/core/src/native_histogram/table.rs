@@ -23,13 +23,13 @@ pub struct Bucket {
 }
 
 impl Bucket {
-    fn tag(self) -> u64 {
+    pub(super) fn tag(self) -> u64 {
         (1 << 40) | (u64::from(self.negative) << 32) | u64::from(self.index as u32)
     }
 
     // The low 32 bits are the index's own bits: the casts round-trip.
     #[allow(clippy::cast_possible_wrap)]
-    fn from_tag(tag: u64) -> Self {
+    pub(super) fn from_tag(tag: u64) -> Self {
         Bucket {
             negative: (tag >> 32) & 1 == 1,
             index: tag as u32 as i32,
@@ -37,7 +37,7 @@ impl Bucket {
     }
 }
 
-fn home(tag: u64, mask: usize) -> usize {
+pub(super) fn home(tag: u64, mask: usize) -> usize {
     // Fibonacci hashing: neighbouring indices land far apart.
     (tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize & mask
 }

@@ -1,5 +1,5 @@
 use super::*;
-use schema::upper_bound;
+use schema::{bucket_index, upper_bound};
 
 fn native(factor: f64, max_buckets: usize, min_reset: f64) -> NativeHistogram {
     let config = NativeConfig::new(factor, DEFAULT_ZERO_THRESHOLD, max_buckets, min_reset).unwrap();
@@ -243,4 +243,26 @@ mod beside_classic {
         );
         assert_eq!(h.native().unwrap().snapshot().count(), 1);
     }
+}
+
+#[test]
+fn bulk_writers_through_coarsening_lose_nothing() {
+    let h = native(1.005, 30, 0.0);
+    let per_thread = crate::test_rounds(20_000) as usize;
+    std::thread::scope(|s| {
+        for t in 0..3 {
+            let h = &h;
+            s.spawn(move || {
+                let values: Vec<f64> = (0..per_thread)
+                    .map(|i| 1e-4 * 1.003f64.powi(i32::try_from((i * 31 + t) % 5000).unwrap()))
+                    .collect();
+                for chunk in values.chunks(1000) {
+                    h.observe_many(chunk);
+                }
+            });
+        }
+    });
+    let s = h.snapshot();
+    assert_eq!(s.count(), 3 * per_thread as u64);
+    assert!(s.positive.len() <= 30 + 3, "{} buckets", s.positive.len());
 }
