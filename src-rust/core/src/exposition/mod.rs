@@ -1,6 +1,7 @@
 //! Exposition renderers: Prometheus text 0.0.4 and OpenMetrics 1.0, byte for byte what
 //! prometheus_client prints for the same families (apart from where OpenMetrics forbids
-//! what prometheus_client writes: see `samples`).
+//! what prometheus_client writes: see `samples`), and the delimited protobuf format that
+//! carries native histograms (`protobuf`, over the wire encoding in `wire`).
 //!
 //! - `samples` decides which samples each family has (the shaping rules, in one place);
 //!   the renderers and Python's `collect()` are [`SampleSink`]s fed by [`shape`].
