@@ -70,7 +70,7 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
 
     ``native_histogram_bucket_factor`` (above 1) also records a Prometheus native
     histogram, with client_golang's meaning for each setting: the factor picks the
-    finest schema whose bucket-to-bucket growth is at most the factor; magnitudes up to
+    coarsest schema whose bucket-to-bucket growth is at most the factor; magnitudes up to
     ``native_histogram_zero_threshold`` (default 2**-128) count in the zero bucket;
     past ``native_histogram_max_buckets`` buckets (0: no limit) the histogram is reset
     if ``native_histogram_min_reset_duration`` seconds (0: never) passed since the last

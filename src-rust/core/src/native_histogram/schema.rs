@@ -15,27 +15,39 @@ pub const MAX_SCHEMA: i32 = 8;
 /// The coarsest schema Prometheus accepts.
 pub const MIN_SCHEMA: i32 = -4;
 
-/// The largest schema whose growth factor `2^(2^-schema)` is at most `factor`
-/// (client_golang's `pickSchema`), or `None` for a factor that is not above 1.
+/// The coarsest schema whose growth factor `2^(2^-schema)` is at most `factor`, so that
+/// no bucket is wider than the factor allows (client_golang's `pickSchema`, which
+/// computes `-floor(log2(log2(factor)))`), capped at [`MAX_SCHEMA`] and [`MIN_SCHEMA`];
+/// `None` for a factor that is not above 1. Compared against the exact growth factors
+/// rather than computed with logarithms, so the result never depends on how a platform
+/// rounds `log2`.
 #[must_use]
 pub fn pick_schema(factor: f64) -> Option<i32> {
     if factor.is_nan() || factor <= 1.0 {
         return None;
     }
-    let floor = factor.log2().log2().floor();
-    Some(if floor <= f64::from(-MAX_SCHEMA) {
-        MAX_SCHEMA
-    } else if floor >= f64::from(-MIN_SCHEMA) {
-        MIN_SCHEMA
-    } else {
-        -(floor as i32)
-    })
+    Some(
+        (MIN_SCHEMA..=MAX_SCHEMA)
+            .find(|&schema| growth_factor(schema) <= factor)
+            .unwrap_or(MAX_SCHEMA),
+    )
 }
 
-/// The growth factor from one bucket to the next at `schema`.
+/// The growth factor from one bucket to the next at `schema`: `2^(2^-schema)`, exact for
+/// `schema <= 0` and the boundary table's own value above.
 #[must_use]
 pub fn growth_factor(schema: i32) -> f64 {
-    (2.0f64).powf((2.0f64).powi(-schema))
+    if schema <= 0 {
+        pow2(1 << -schema)
+    } else {
+        2.0 * boundaries(schema).bounds[1]
+    }
+}
+
+/// `2^exp`, exactly, for an exponent in the normal range.
+fn pow2(exp: i32) -> f64 {
+    debug_assert!((-1022..=1023).contains(&exp));
+    f64::from_bits(((exp + 1023) as u64) << 52)
 }
 
 /// `(frac, exp)` with `value = frac * 2^exp` and `frac` in `[0.5, 1)`, for a finite
@@ -75,10 +87,7 @@ struct Boundaries {
 
 impl Boundaries {
     fn new(schema: i32) -> Self {
-        let n = 1u32 << schema;
-        let bounds: Vec<f64> = (0..n)
-            .map(|j| (f64::from(j) / f64::from(n) - 1.0).exp2())
-            .collect();
+        let bounds: Vec<f64> = roots(schema).iter().map(|x| x / 2.0).collect();
         let first_at = (0..1u32 << CELL_BITS)
             .map(|cell| {
                 let lowest = 0.5 * (1.0 + f64::from(cell) / f64::from(1u32 << CELL_BITS));
@@ -96,6 +105,21 @@ impl Boundaries {
         let first = usize::from(self.first_at[cell]);
         first + usize::from(self.bounds.get(first).is_some_and(|&b| b < frac))
     }
+}
+
+/// `2^(j/2^schema)` for `j` in `0..2^schema`, by square roots only: each is the root of
+/// a value of the next coarser schema (times 2 for the upper half), so it is within two
+/// units in the last place of the exact value, the same on every platform (square roots
+/// are correctly rounded, where `exp2` need not be), and every coarser schema's
+/// boundaries are exactly among a finer one's, as merging buckets assumes.
+fn roots(schema: i32) -> Vec<f64> {
+    if schema == 0 {
+        return vec![1.0];
+    }
+    let coarser = roots(schema - 1);
+    let lower = coarser.iter().map(|&x| x.sqrt());
+    let upper = coarser.iter().map(|&x| (2.0 * x).sqrt());
+    lower.chain(upper).collect()
 }
 
 static TABLES: [OnceLock<Boundaries>; MAX_SCHEMA as usize] =
@@ -182,10 +206,16 @@ pub fn coarsen(index: i32, delta: i32) -> i32 {
     }
 }
 
-/// The upper boundary of bucket `index` at `schema` (for tests and documentation).
+/// The upper boundary of bucket `index` at `schema`: the boundary table's value within
+/// its power of two, scaled exactly (for indices of magnitudes in the normal range).
 #[must_use]
 pub fn upper_bound(index: i32, schema: i32) -> f64 {
-    (f64::from(index) * (2.0f64).powi(-schema)).exp2()
+    if schema <= 0 {
+        return pow2(index << -schema);
+    }
+    let per_power = 1 << schema;
+    let (power, within) = (index.div_euclid(per_power), index.rem_euclid(per_power));
+    2.0 * boundaries(schema).bounds[within as usize] * pow2(power)
 }
 
 #[cfg(test)]
@@ -215,7 +245,12 @@ mod tests {
         for (factor, schema) in table {
             assert_eq!(pick_schema(factor), Some(schema), "factor {factor}");
             assert!(growth_factor(schema) <= factor || schema == MAX_SCHEMA);
+            assert!(schema == MIN_SCHEMA || growth_factor(schema - 1) > factor);
         }
+        // On the growth factors themselves (Go: -floor(log2(log2(f))) of the same floats).
+        assert_eq!(pick_schema(std::f64::consts::SQRT_2), Some(1));
+        assert_eq!(pick_schema(2.0), Some(0));
+        assert_eq!(pick_schema(1.999_999), Some(1));
         assert_eq!(pick_schema(1.0), None);
         assert_eq!(pick_schema(f64::NAN), None);
     }
@@ -282,6 +317,31 @@ mod tests {
                 frac += step;
             }
             check(f64::from_bits(1.0f64.to_bits() - 1));
+        }
+    }
+
+    #[test]
+    fn coarser_boundaries_are_exactly_among_finer_ones() {
+        for schema in 2..=MAX_SCHEMA {
+            let (fine, coarse) = (&boundaries(schema).bounds, &boundaries(schema - 1).bounds);
+            for (j, &b) in coarse.iter().enumerate() {
+                assert_eq!(fine[2 * j].to_bits(), b.to_bits(), "{j} at {schema}");
+            }
+        }
+        assert_eq!(
+            boundaries(1).bounds,
+            vec![0.5, std::f64::consts::SQRT_2 / 2.0]
+        );
+        // Within an ulp of the exact values.
+        for schema in 1..=MAX_SCHEMA {
+            let n = f64::from(1u32 << schema);
+            for (j, &b) in boundaries(schema).bounds.iter().enumerate() {
+                let exact = (j as f64 / n - 1.0).exp2();
+                assert!(
+                    (b - exact).abs() <= 2.0 * f64::EPSILON * exact,
+                    "{j} at {schema}"
+                );
+            }
         }
     }
 

@@ -265,6 +265,6 @@ mod tests {
         let mut total = 0;
         g.read(&mut zero, |_, n| total += n);
         assert_eq!(total, 4 * u64::from(rounds));
-        assert_eq!(g.populated(), 40);
+        assert_eq!(g.populated(), (rounds as usize + 3).min(40));
     }
 }
