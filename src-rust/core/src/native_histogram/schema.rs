@@ -264,7 +264,7 @@ mod tests {
             // Powers of 2^(2^-schema) are boundaries.
             let step = if schema < 0 { 1 << -schema } else { 1 };
             for exp in [-20, -3, 1, 5, 40] {
-                let v = (2.0f64).powi(exp * step);
+                let v = pow2(exp * step);
                 let i = bucket_index(v, schema);
                 assert!(
                     upper_bound(i, schema) >= v * (1.0 - 1e-12),
@@ -332,8 +332,8 @@ mod tests {
             boundaries(1).bounds,
             vec![0.5, std::f64::consts::SQRT_2 / 2.0]
         );
-        // Within an ulp of the exact values.
-        for schema in 1..=MAX_SCHEMA {
+        // Within two ulps of the exact values (not under Miri, whose exp2 errs on purpose).
+        for schema in (1..=MAX_SCHEMA).filter(|_| !cfg!(miri)) {
             let n = f64::from(1u32 << schema);
             for (j, &b) in boundaries(schema).bounds.iter().enumerate() {
                 let exact = (j as f64 / n - 1.0).exp2();
