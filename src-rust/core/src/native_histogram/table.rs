@@ -87,8 +87,9 @@ pub struct Generation {
     /// Slots per shard table minus one (the slot count is a power of two).
     mask: usize,
     cells: ShardedCells,
-    /// The buckets any shard has, as tags in `2 * (mask + 1)` cells (count cells unused).
-    present: Box<[AtomicU64]>,
+    /// The buckets any shard has, as tags in `2 * (mask + 1)` cells (count cells unused):
+    /// one shared shard, allocated with the generation's first bucket.
+    present: ShardedCells,
     /// How many buckets `present` holds.
     populated: AtomicUsize,
 }
@@ -103,7 +104,7 @@ impl Generation {
             schema,
             mask: slots - 1,
             cells: ShardedCells::with_shards(1 + 2 * slots, shards),
-            present: (0..2 * slots).map(|_| AtomicU64::new(0)).collect(),
+            present: ShardedCells::with_shards(2 * slots, 1),
             populated: AtomicUsize::new(0),
         }
     }
@@ -132,7 +133,7 @@ impl Generation {
     /// Records that `bucket` exists (a first write on some shard, or a bucket carried
     /// over from an older generation); `New` when no shard had it before.
     pub fn mark_present(&self, bucket: Bucket) -> Added {
-        let added = add(&self.present, self.mask, bucket, 0);
+        let added = add(self.present.shard(0), self.mask, bucket, 0);
         if added == Added::New {
             self.populated.fetch_add(1, Ordering::Relaxed);
         }
@@ -165,9 +166,7 @@ impl Generation {
     /// that claims the slot next (a reset drops observations in any case).
     pub fn clear(&self) {
         self.cells.zero();
-        for cell in &*self.present {
-            cell.store(0, Ordering::Relaxed);
-        }
+        self.present.zero();
         self.populated.store(0, Ordering::Relaxed);
     }
 
