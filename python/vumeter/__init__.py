@@ -23,6 +23,11 @@ from vumeter.exposition import (
 )
 from vumeter.gauge import Gauge
 from vumeter.histogram import Histogram, linear_buckets
+from vumeter.multiprocess import enable_from_environment
+
+# prometheus_client's PROMETHEUS_MULTIPROC_DIR turns multi-process mode on, before any
+# metric exists (vumeter.multiprocess, docs/multiprocess.md).
+enable_from_environment()
 
 try:
     __version__ = version("vumeter")

@@ -3,6 +3,7 @@
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any, Self, TypeAlias
 
 import numpy as np
@@ -50,6 +51,10 @@ class MetricFamily:
     def _rejected_label_sets(self) -> int: ...
     @property
     def _label_set_count(self) -> int: ...
+    @property
+    def _multiprocess(self) -> bool:
+        """Whether the family's cells live in the multi-process cell file (it was created
+        with multi-process mode on), so that a merged scrape already holds its series."""
 
 @disjoint_base
 class CounterFamily(MetricFamily):
@@ -88,7 +93,11 @@ class GaugeFamily(MetricFamily):
         labelnames: Sequence[str],
         child_type: type[GaugeChild],
         max_label_sets: int | None = None,
+        multiprocess_mode: str = "all",
     ) -> Self: ...
+    @property
+    def _multiprocess_mode(self) -> str:
+        """The multiprocess mode given at construction (prometheus_client's names)."""
     def inc(self, amount: float = 1.0) -> None: ...
     def dec(self, amount: float = 1.0) -> None: ...
     def set(self, value: float) -> None: ...
@@ -162,18 +171,26 @@ class HistogramChild:
     @property
     def _observable(self) -> bool: ...
 
-def render_text(parts: Sequence[MetricFamily | bytes], created: bool = True) -> bytes:
+def render_text(
+    parts: Sequence[MetricFamily | MultiProcessSource | bytes], created: bool = True
+) -> bytes:
     """Prometheus text 0.0.4 for ``parts`` in order: vumeter families rendered natively,
-    ``bytes`` (other collectors, rendered by prometheus_client) copied in. The GIL is
-    released for renders of more than 1,000 series."""
+    multi-process directories merged (GIL released) and rendered natively, ``bytes``
+    (other collectors, rendered by prometheus_client) copied in. The GIL is released for
+    renders of more than 1,000 series."""
 
-def render_openmetrics(parts: Sequence[MetricFamily | bytes], created: bool = True) -> bytes:
+def render_openmetrics(
+    parts: Sequence[MetricFamily | MultiProcessSource | bytes], created: bool = True
+) -> bytes:
     """OpenMetrics 1.0 for ``parts`` in order, ending with ``# EOF``."""
 
-def render_protobuf(parts: Sequence[MetricFamily | bytes], created: bool = True) -> bytes:
+def render_protobuf(
+    parts: Sequence[MetricFamily | MultiProcessSource | bytes], created: bool = True
+) -> bytes:
     """Delimited ``io.prometheus.client.MetricFamily`` protobuf messages for ``parts`` in
     order: vumeter families encoded natively (native histogram buckets included),
-    ``bytes`` (other collectors, already encoded) copied in."""
+    multi-process directories merged and encoded natively, ``bytes`` (other collectors,
+    already encoded) copied in."""
 
 def family_samples(
     family: MetricFamily,
@@ -235,3 +252,36 @@ def set_exemplar_source(
     key: object | None,
     extract: Callable[[Any], dict[str, str] | None] | None,
 ) -> None: ...
+def multiprocess_enable(directory: str | Path) -> None:
+    """Turns multi-process mode on with this process's cell file in ``directory`` (which
+    must exist: ``ValueError`` otherwise). Enabling again with the same directory does
+    nothing; another one raises ``RuntimeError``."""
+
+def multiprocess_directory() -> Path | None:
+    """The directory multi-process mode writes to, or None when it is off."""
+
+def multiprocess_file() -> Path | None:
+    """This process's cell file, once it has placed a cell."""
+
+def multiprocess_write_failures() -> int:
+    """Placements the cell file could not take (their counts stay in this process)."""
+
+def multiprocess_fold(directory: str | Path) -> tuple[int, list[tuple[str, str]]]:
+    """Folds the files of processes that have ended into the directory's aggregate now
+    (unless a scrape holds the directory): the number folded, and (file, reason) pairs
+    for files that could not be read."""
+
+@disjoint_base
+class MultiProcessSource:
+    """Every process's series in a multiprocess directory, merged in Rust at each
+    render (vumeter's cell files, their aggregate and prometheus_client's ``.db``
+    files)."""
+
+    def __new__(cls, directory: str | Path) -> Self: ...
+    @property
+    def directory(self) -> Path: ...
+    def _take_problems(self) -> list[tuple[str, str]]:
+        """The files left out of merges since the last call, as (file, reason) pairs."""
+    def _families(self) -> list[tuple[str, str, str, list[tuple[str, dict[str, str], float]]]]:
+        """The merged families as (name, type, help, samples) with samples as (name,
+        labels, value), for prometheus_client's ``Metric`` objects."""

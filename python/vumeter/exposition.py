@@ -1,10 +1,10 @@
 """Native exposition of a whole registry.
 
 ``generate_latest``, ``generate_openmetrics`` and ``generate_protobuf`` render vumeter's
-families in Rust and
-hand every other collector (process metrics, custom collectors, prometheus_client's own
-metrics) to prometheus_client, preserving registration order, so one call serves a mixed
-registry.
+families and multi-process merges in Rust and hand every other collector (process metrics,
+custom collectors, prometheus_client's own metrics) to prometheus_client (or, for protobuf,
+encode them from their samples), preserving registration order, so one call serves a
+mixed registry.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 from vumeter import _native
 from vumeter._family import created_enabled
 from vumeter._protobuf import encode_families
+from vumeter.multiprocess import MultiProcessCollector
 
 CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
 """Content type of the Prometheus text format that :func:`generate_latest` writes."""
@@ -75,24 +76,53 @@ def _collectors_of(registry: Any) -> list[Any] | None:
     return collectors
 
 
-def _parts(
-    collectors: list[Any], foreign: Callable[[Any], bytes]
-) -> list[_native.MetricFamily | bytes]:
-    """vumeter's families as they are, and each run of other collectors rendered by
-    prometheus_client (``foreign``), in registration order."""
-    parts: list[_native.MetricFamily | bytes] = []
+_Part = _native.MetricFamily | _native.MultiProcessSource | bytes
+
+
+def _parts(collectors: list[Any], foreign: Callable[[Any], bytes]) -> list[_Part]:
+    """vumeter's families and multi-process merges as they are, and each run of other
+    collectors rendered by prometheus_client (``foreign``), in registration order.
+
+    With a multi-process collector in the registry, the families this process placed in
+    the cell files are left out: the merge already holds their series.
+    """
+    merging = any(isinstance(c, MultiProcessCollector) for c in collectors)
+    parts: list[_Part] = []
     run: list[Any] = []
     for collector in collectors:
+        native: _Part | None = None
         if isinstance(collector, _native.MetricFamily):
-            if run:
-                parts.append(foreign(_Collectors(run)))
-                run = []
-            parts.append(collector)
-        else:
+            if merging and collector._multiprocess:
+                continue
+            native = collector
+        elif isinstance(collector, MultiProcessCollector):
+            native = collector._source
+        if native is None:
             run.append(collector)
+            continue
+        if run:
+            parts.append(foreign(_Collectors(run)))
+            run = []
+        parts.append(native)
     if run:
         parts.append(foreign(_Collectors(run)))
     return parts
+
+
+def _render(
+    registry: CollectorRegistry,
+    foreign: Callable[[Any], bytes],
+    native: Callable[[list[_Part], bool], bytes],
+) -> bytes | None:
+    collectors = _collectors_of(registry)
+    if collectors is None:
+        return None
+    try:
+        return native(_parts(collectors, foreign), created_enabled())
+    finally:
+        for collector in collectors:
+            if isinstance(collector, MultiProcessCollector):
+                collector._log_problems()
 
 
 def _openmetrics_without_eof(registry: Any) -> bytes:
@@ -103,11 +133,10 @@ def _openmetrics_without_eof(registry: Any) -> bytes:
 def generate_latest(registry: CollectorRegistry = REGISTRY) -> bytes:
     """The registry in Prometheus text format 0.0.4 (what prometheus_client's
     ``generate_latest`` returns, byte for byte)."""
-    collectors = _collectors_of(registry)
-    if collectors is None:
+    text = _render(registry, _prometheus_text.generate_latest, _native.render_text)
+    if text is None:
         return _prometheus_text.generate_latest(registry)
-    parts = _parts(collectors, _prometheus_text.generate_latest)
-    return _native.render_text(parts, created_enabled())
+    return text
 
 
 def generate_openmetrics(registry: CollectorRegistry = REGISTRY) -> bytes:
@@ -118,12 +147,11 @@ def generate_openmetrics(registry: CollectorRegistry = REGISTRY) -> bytes:
     writes ``_count`` alone, which the OpenMetrics specification forbids and
     prometheus_client's own parser refuses); its ``+Inf`` bucket carries the count.
     """
-    collectors = _collectors_of(registry)
-    if collectors is None:
-        text: bytes = _prometheus_openmetrics.generate_latest(registry)  # type: ignore[no-untyped-call]
-        return text
-    parts = _parts(collectors, _openmetrics_without_eof)
-    return _native.render_openmetrics(parts, created_enabled())
+    text = _render(registry, _openmetrics_without_eof, _native.render_openmetrics)
+    if text is None:
+        whole: bytes = _prometheus_openmetrics.generate_latest(registry)  # type: ignore[no-untyped-call]
+        return whole
+    return text
 
 
 def _protobuf_of(collectors: Any) -> bytes:
@@ -135,11 +163,10 @@ def generate_protobuf(registry: CollectorRegistry = REGISTRY) -> bytes:
     the one format with native histogram buckets (what Prometheus asks for when native
     histograms are enabled). vumeter's families are encoded natively, other collectors
     from their prometheus_client samples."""
-    collectors = _collectors_of(registry)
-    if collectors is None:
+    data = _render(registry, _protobuf_of, _native.render_protobuf)
+    if data is None:
         return encode_families(registry.collect())
-    parts = _parts(collectors, _protobuf_of)
-    return _native.render_protobuf(parts, created_enabled())
+    return data
 
 
 def _accepted(accept_header: str) -> list[tuple[str, dict[str, str], float]]:

@@ -11,8 +11,9 @@ from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, validate_labelnames
 from vumeter._timing import InprogressTracker, Timer
 
-# Accepted for signature compatibility: vumeter aggregates threads, not processes, so
-# every mode behaves like prometheus_client's single-process gauge.
+# How a gauge's values from several processes merge in multi-process mode
+# (vumeter.multiprocess; docs/multiprocess.md), prometheus_client's modes. In one process
+# the mode changes nothing, except that the mostrecent modes allow only set().
 MULTIPROCESS_MODES = frozenset(
     (
         "all",
@@ -75,7 +76,14 @@ class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
         full_name = build_full_name("gauge", name, namespace, subsystem, unit)
         names = validate_labelnames(labelnames)
         self = super().__new__(
-            cls, full_name, documentation, unit, names, GaugeChild, max_label_sets
+            cls,
+            full_name,
+            documentation,
+            unit,
+            names,
+            GaugeChild,
+            max_label_sets,
+            multiprocess_mode,
         )
         self._register(registry)
         return self

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use vumeter_core::clock::unix_now;
+use vumeter_core::multiprocess::FamilyIdentity;
 use vumeter_core::{CounterCore, Descriptor, Exemplar, MetricKind};
 
 use crate::errors::{map_metric_error, missing_label_values};
 use crate::labels::{child_core, new_family, AnyFamily, MetricFamily, PyFamily};
+use crate::multiprocess::{placement, series_of};
 
 #[inline]
 fn inc(
@@ -28,6 +30,8 @@ fn inc(
 #[pyclass(extends = MetricFamily, frozen, subclass, module = "vumeter._native")]
 pub struct CounterFamily {
     family: Arc<PyFamily<CounterCore>>,
+    /// Where the children's cells go in multi-process mode.
+    placement: Option<Arc<FamilyIdentity>>,
     /// The only series of a counter without labels.
     unlabelled: Option<Arc<CounterCore>>,
 }
@@ -54,14 +58,21 @@ impl CounterFamily {
     ) -> PyResult<PyClassInitializer<Self>> {
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Counter, labelnames);
-        let (family, unlabelled) = new_family::<_, CounterChild>(
-            &child_type,
-            descriptor,
-            max_label_sets,
-            CounterCore::new,
-        )?;
-        let base = MetricFamily::new(AnyFamily::Counter(Arc::clone(&family)), child_type);
-        Ok(PyClassInitializer::from(base).add_subclass(CounterFamily { family, unlabelled }))
+        let placement = placement(&descriptor, &[], "");
+        let (family, unlabelled) =
+            new_family::<_, CounterChild>(&child_type, descriptor, max_label_sets, || {
+                CounterCore::placed(series_of(placement.as_ref(), &[]))
+            })?;
+        let base = MetricFamily::new(
+            AnyFamily::Counter(Arc::clone(&family)),
+            child_type,
+            placement.is_some(),
+        );
+        Ok(PyClassInitializer::from(base).add_subclass(CounterFamily {
+            family,
+            placement,
+            unlabelled,
+        }))
     }
 
     #[pyo3(signature = (amount=1.0, exemplar=None))]
@@ -90,7 +101,10 @@ pub struct CounterChild {
 impl CounterChild {
     #[new]
     fn new(family: &Bound<'_, CounterFamily>, values: Vec<String>) -> Self {
-        let core = child_core(&family.get().family, &values, CounterCore::new);
+        let family = family.get();
+        let core = child_core(&family.family, &values, || {
+            CounterCore::placed(series_of(family.placement.as_ref(), &values))
+        });
         CounterChild { core }
     }
 

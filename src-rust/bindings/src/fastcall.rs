@@ -229,11 +229,11 @@ fast_paths! {
     GaugeChildInc: GaugeChild.inc(amount = Some(1.0))
         signature "($self, /, amount=1.0)"
         doc "Adds amount (default 1) to the gauge."
-        => |py, this, amount| { this.get().inc(amount); Ok(py.None()) };
+        => |py, this, amount| none(py, this.get().inc(amount));
     GaugeChildDec: GaugeChild.dec(amount = Some(1.0))
         signature "($self, /, amount=1.0)"
         doc "Subtracts amount (default 1) from the gauge."
-        => |py, this, amount| { this.get().dec(amount); Ok(py.None()) };
+        => |py, this, amount| none(py, this.get().dec(amount));
     GaugeChildSet: GaugeChild.set(amount = None)
         signature "($self, /, value)"
         doc "Sets the gauge to value (any float, as in prometheus_client)."

@@ -2,14 +2,17 @@
 
 use std::sync::{Arc, Weak};
 
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use vumeter_core::clock::unix_now;
+use vumeter_core::multiprocess::{FamilyIdentity, GaugeMode};
 use vumeter_core::sync::Mutex;
 use vumeter_core::{Descriptor, GaugeCore, MetricKind};
 
 use crate::errors::missing_label_values;
 use crate::labels::{child_core, new_family, AnyFamily, MetricFamily, PyFamily};
+use crate::multiprocess::{placement, series_of};
 
 /// Callbacks registered with `set_function`, evaluated just before each scrape.
 type Functions = Arc<Mutex<Vec<(Weak<GaugeCore>, Py<PyAny>)>>>;
@@ -40,6 +43,31 @@ pub struct GaugeFamily {
     family: Arc<PyFamily<GaugeCore>>,
     unlabelled: Option<Arc<GaugeCore>>,
     functions: Functions,
+    /// Where the children's cells go in multi-process mode.
+    placement: Option<Arc<FamilyIdentity>>,
+    mode: MostRecent,
+    multiprocess_mode: String,
+}
+
+/// Whether a gauge is in a `mostrecent` mode: only `set` is allowed then (the merge
+/// keeps the value set last, which an `inc` would not move), as in prometheus_client.
+#[derive(Clone, Copy)]
+struct MostRecent(bool);
+
+impl MostRecent {
+    fn of(mode: &str) -> Self {
+        MostRecent(matches!(mode, "mostrecent" | "livemostrecent"))
+    }
+
+    fn check(self, method: &str) -> PyResult<()> {
+        if self.0 {
+            Err(PyRuntimeError::new_err(format!(
+                "{method} must not be used with the mostrecent mode"
+            )))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 impl GaugeFamily {
@@ -71,7 +99,8 @@ impl GaugeFamily {
 #[pymethods]
 impl GaugeFamily {
     #[new]
-    #[pyo3(signature = (name, documentation, unit, labelnames, child_type, max_label_sets=None))]
+    #[pyo3(signature = (name, documentation, unit, labelnames, child_type, max_label_sets=None, multiprocess_mode="all"))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         name: String,
         documentation: String,
@@ -79,26 +108,51 @@ impl GaugeFamily {
         labelnames: Vec<String>,
         child_type: Bound<'_, PyType>,
         max_label_sets: Option<usize>,
+        multiprocess_mode: &str,
     ) -> PyResult<PyClassInitializer<Self>> {
+        if GaugeMode::parse(multiprocess_mode).is_none() || multiprocess_mode.is_empty() {
+            return Err(PyValueError::new_err(format!(
+                "Invalid multiprocess mode: {multiprocess_mode}"
+            )));
+        }
         let descriptor = Descriptor::new(name, documentation, unit, MetricKind::Gauge, labelnames);
+        let mode = MostRecent::of(multiprocess_mode);
+        let placement = placement(&descriptor, &[], multiprocess_mode);
         let (family, unlabelled) =
-            new_family::<_, GaugeChild>(&child_type, descriptor, max_label_sets, GaugeCore::new)?;
-        let base = MetricFamily::new(AnyFamily::Gauge(Arc::clone(&family)), child_type);
+            new_family::<_, GaugeChild>(&child_type, descriptor, max_label_sets, || {
+                GaugeCore::placed(series_of(placement.as_ref(), &[]), mode.0)
+            })?;
+        let base = MetricFamily::new(
+            AnyFamily::Gauge(Arc::clone(&family)),
+            child_type,
+            placement.is_some(),
+        );
         Ok(PyClassInitializer::from(base).add_subclass(GaugeFamily {
             family,
             unlabelled,
             functions: Functions::default(),
+            placement,
+            mode,
+            multiprocess_mode: multiprocess_mode.to_owned(),
         }))
+    }
+
+    /// The multiprocess mode given at construction (prometheus_client's names).
+    #[getter]
+    fn _multiprocess_mode(&self) -> &str {
+        &self.multiprocess_mode
     }
 
     #[pyo3(signature = (amount=1.0))]
     pub(crate) fn inc(&self, amount: f64) -> PyResult<()> {
+        self.mode.check("inc")?;
         self.unlabelled()?.inc(amount);
         Ok(())
     }
 
     #[pyo3(signature = (amount=1.0))]
     pub(crate) fn dec(&self, amount: f64) -> PyResult<()> {
+        self.mode.check("dec")?;
         self.unlabelled()?.inc(-amount);
         Ok(())
     }
@@ -126,6 +180,7 @@ impl GaugeFamily {
 pub struct GaugeChild {
     pub(crate) core: Arc<GaugeCore>,
     functions: Functions,
+    mode: MostRecent,
 }
 
 #[pymethods]
@@ -133,21 +188,28 @@ impl GaugeChild {
     #[new]
     fn new(family: &Bound<'_, GaugeFamily>, values: Vec<String>) -> Self {
         let family = family.get();
-        let core = child_core(&family.family, &values, GaugeCore::new);
+        let core = child_core(&family.family, &values, || {
+            GaugeCore::placed(series_of(family.placement.as_ref(), &values), family.mode.0)
+        });
         GaugeChild {
             core,
             functions: Arc::clone(&family.functions),
+            mode: family.mode,
         }
     }
 
     #[pyo3(signature = (amount=1.0))]
-    pub(crate) fn inc(&self, amount: f64) {
+    pub(crate) fn inc(&self, amount: f64) -> PyResult<()> {
+        self.mode.check("inc")?;
         self.core.inc(amount);
+        Ok(())
     }
 
     #[pyo3(signature = (amount=1.0))]
-    pub(crate) fn dec(&self, amount: f64) {
+    pub(crate) fn dec(&self, amount: f64) -> PyResult<()> {
+        self.mode.check("dec")?;
         self.core.inc(-amount);
+        Ok(())
     }
 
     pub(crate) fn set(&self, value: f64) {

@@ -5,12 +5,14 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use vumeter_core::buckets::BucketLayout;
+use vumeter_core::multiprocess::FamilyIdentity;
 use vumeter_core::native_histogram::NativeConfig;
 use vumeter_core::{Descriptor, HistogramCore, MetricKind};
 
 use crate::arrays;
 use crate::errors::{map_metric_error, missing_label_values};
 use crate::labels::{child_core, new_family, AnyFamily, MetricFamily, PyFamily};
+use crate::multiprocess::{placement, series_of};
 
 #[inline]
 fn observe(
@@ -32,14 +34,22 @@ pub struct HistogramFamily {
     layout: Arc<BucketLayout>,
     /// Set when the histogram records native buckets too.
     native: Option<NativeConfig>,
+    /// Where the children's cells go in multi-process mode.
+    placement: Option<Arc<FamilyIdentity>>,
     unlabelled: Option<Arc<HistogramCore>>,
 }
 
-/// A new child core: classic buckets, and native ones when configured.
-fn new_core(layout: &Arc<BucketLayout>, native: Option<NativeConfig>) -> HistogramCore {
+/// A new child core: classic buckets (in the cell file when placed), and native ones
+/// when configured (never placed: see `HistogramFamily::new`).
+fn new_core(
+    layout: &Arc<BucketLayout>,
+    native: Option<NativeConfig>,
+    placement: Option<&Arc<FamilyIdentity>>,
+    values: &[String],
+) -> HistogramCore {
     match native {
         Some(config) => HistogramCore::with_native(Arc::clone(layout), config),
-        None => HistogramCore::new(Arc::clone(layout)),
+        None => HistogramCore::placed(Arc::clone(layout), series_of(placement, values)),
     }
 }
 
@@ -84,16 +94,26 @@ impl HistogramFamily {
         let layout = Arc::new(layout);
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Histogram, labelnames);
+        let placement = placement(&descriptor, layout.bounds(), "");
+        // The multi-process backend merges classic cells only: there, a histogram records
+        // its classic buckets (the `+Inf` one alone without `buckets`), aggregated over
+        // every process, and no native ones (`_native_schema` is then None).
+        let native = native.filter(|_| placement.is_none());
         let (family, unlabelled) =
             new_family::<_, HistogramChild>(&child_type, descriptor, max_label_sets, || {
-                new_core(&layout, native)
+                new_core(&layout, native, placement.as_ref(), &[])
             })?;
-        let base = MetricFamily::new(AnyFamily::Histogram(Arc::clone(&family)), child_type);
+        let base = MetricFamily::new(
+            AnyFamily::Histogram(Arc::clone(&family)),
+            child_type,
+            placement.is_some(),
+        );
         Ok(
             PyClassInitializer::from(base).add_subclass(HistogramFamily {
                 family,
                 layout,
                 native,
+                placement,
                 unlabelled,
             }),
         )
@@ -169,7 +189,12 @@ impl HistogramChild {
     fn new(family: &Bound<'_, HistogramFamily>, values: Vec<String>) -> Self {
         let family = family.get();
         let core = child_core(&family.family, &values, || {
-            new_core(&family.layout, family.native)
+            new_core(
+                &family.layout,
+                family.native,
+                family.placement.as_ref(),
+                &values,
+            )
         });
         HistogramChild { core }
     }

@@ -23,6 +23,8 @@ use vumeter_core::{
     MetricKind,
 };
 
+use vumeter_core::multiprocess::Retire;
+
 use crate::errors::{map_metric_error, type_error};
 
 /// A family whose labelled children keep their Python objects in the core's registry.
@@ -146,13 +148,16 @@ impl<'a> BorrowedValues<'a> {
 pub struct MetricFamily {
     pub(crate) core: AnyFamily,
     child_type: Py<PyType>,
+    /// Whether the children's cells live in the multi-process cell file.
+    placed: bool,
 }
 
 impl MetricFamily {
-    pub(crate) fn new(core: AnyFamily, child_type: Bound<'_, PyType>) -> Self {
+    pub(crate) fn new(core: AnyFamily, child_type: Bound<'_, PyType>, placed: bool) -> Self {
         MetricFamily {
             core,
             child_type: child_type.unbind(),
+            placed,
         }
     }
 
@@ -302,7 +307,10 @@ impl MetricFamily {
         self.require_labels()?;
         let key = self.canonical(values, None)?;
         // Dropped after the family's lock is released (the child may run a destructor).
-        let removed = each_family!(&self.core, f => f.remove(&key).map(|(_, c)| c.handle));
+        let removed = each_family!(&self.core, f => f.remove(&key).map(|(_, c)| {
+            c.core.retire();
+            c.handle
+        }));
         drop(removed);
         Ok(())
     }
@@ -338,7 +346,10 @@ impl MetricFamily {
         let removed = each_family!(&self.core, f => f
             .remove_matching(&filter)
             .into_iter()
-            .map(|(_, c)| c.handle)
+            .map(|(_, c)| {
+                c.core.retire();
+                c.handle
+            })
             .collect::<Vec<_>>());
         drop(removed);
         Ok(())
@@ -350,7 +361,11 @@ impl MetricFamily {
         if self.label_count() == 0 {
             return;
         }
-        each_family!(&self.core, f => drop(f.clear()));
+        each_family!(&self.core, f => {
+            let cleared = f.clear();
+            cleared.for_each_core(Retire::retire);
+            drop(cleared);
+        });
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -364,6 +379,13 @@ impl MetricFamily {
         if self.label_count() > 0 {
             each_family!(&self.core, f => drop(f.clear()));
         }
+    }
+
+    /// Whether the family's cells live in the multi-process cell file (it was created
+    /// with multi-process mode on), so that a merged scrape already holds its series.
+    #[getter]
+    fn _multiprocess(&self) -> bool {
+        self.placed
     }
 
     #[getter]

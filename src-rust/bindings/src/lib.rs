@@ -12,6 +12,7 @@ mod fastcall;
 mod gauge;
 mod histogram;
 mod labels;
+mod multiprocess;
 mod parse;
 mod render;
 
@@ -33,6 +34,11 @@ mod _native {
     use crate::histogram::{HistogramChild, HistogramFamily};
     #[pymodule_export]
     use crate::labels::MetricFamily;
+    #[pymodule_export]
+    use crate::multiprocess::{
+        multiprocess_directory, multiprocess_enable, multiprocess_file, multiprocess_fold,
+        multiprocess_write_failures, MultiProcessSource,
+    };
     #[pymodule_export]
     use crate::parse::parse_exposition;
     #[pymodule_export]

@@ -19,9 +19,10 @@ use vumeter_core::exposition::{
 };
 use vumeter_core::{Descriptor, Exemplar};
 
-use crate::errors::type_error;
+use crate::errors::{map_io_error, type_error};
 use crate::gauge::GaugeFamily;
 use crate::labels::{AnyFamily, MetricFamily};
+use crate::multiprocess::MultiProcessSource;
 
 /// Renders of more series than this release the GIL: about 100 µs of work. Below it,
 /// keeping the GIL is cheaper than handing it over and waiting to get it back.
@@ -61,6 +62,16 @@ fn render<'py>(
     created: bool,
     format: Format,
 ) -> PyResult<Bound<'py, PyBytes>> {
+    // Multi-process directories are merged first, with the GIL released (reading
+    // files), so that the pieces below can borrow the merges.
+    let mut merges = Vec::new();
+    for part in parts {
+        if let Ok(source) = part.cast::<MultiProcessSource>() {
+            let source = source.get();
+            merges.push(py.detach(|| source.merge()).map_err(map_io_error)?);
+        }
+    }
+    let mut next_merge = merges.iter();
     let mut pieces = Vec::with_capacity(parts.len());
     for part in parts {
         if let Ok(family) = part.cast::<MetricFamily>() {
@@ -68,9 +79,11 @@ fn render<'py>(
             pieces.push(Part::Family(family_ref(family.get())));
         } else if let Ok(bytes) = part.cast::<PyBytes>() {
             pieces.push(Part::Verbatim(bytes.as_bytes()));
+        } else if part.is_instance_of::<MultiProcessSource>() {
+            pieces.push(Part::Merged(next_merge.next().expect("merged above")));
         } else {
             return Err(type_error(format!(
-                "can only render vumeter metric families and bytes, got {}",
+                "can only render vumeter metric families, multi-process sources and bytes, got {}",
                 part.get_type().name()?
             )));
         }
@@ -79,6 +92,7 @@ fn render<'py>(
         .iter()
         .map(|p| match p {
             Part::Family(f) => f.len(),
+            Part::Merged(m) => m.families.values().map(|f| f.series.len()).sum(),
             Part::Verbatim(_) => 0,
         })
         .sum();

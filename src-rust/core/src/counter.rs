@@ -5,11 +5,13 @@
 //! `+Inf`, where it stays until `reset()`, as in prometheus_client.
 
 use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use crate::atomic_float;
 use crate::clock::unix_now;
 use crate::error::MetricError;
 use crate::exemplar::{Exemplar, ExemplarSlots};
+use crate::multiprocess::SeriesIdentity;
 use crate::shards::ShardedCells;
 
 pub struct CounterCore {
@@ -40,6 +42,17 @@ impl CounterCore {
 
     /// A counter with `shards` shards instead of this process's count (for sizing a
     /// host other than this one).
+    /// A counter whose cells live in the cell file when `series` is given (multi-process
+    /// mode).
+    #[must_use]
+    pub fn placed(series: Option<Arc<SeriesIdentity>>) -> Self {
+        CounterCore {
+            cells: ShardedCells::placed(1, crate::shards::shard_count(), series),
+            created: AtomicU64::new(unix_now().to_bits()),
+            exemplar: ExemplarSlots::new(),
+        }
+    }
+
     #[must_use]
     pub fn with_shards(shards: usize) -> Self {
         CounterCore {
@@ -63,6 +76,7 @@ impl CounterCore {
     /// Adds `amount` and keeps `exemplar` as the series' latest exemplar.
     pub fn inc_with_exemplar(&self, amount: f64, exemplar: Exemplar) -> Result<(), MetricError> {
         self.inc(amount)?;
+        self.cells.mirror_exemplar(0, &exemplar);
         self.exemplar.store(1, 0, exemplar);
         Ok(())
     }
@@ -80,6 +94,12 @@ impl CounterCore {
         self.cells.zero();
         atomic_float::store(&self.created, unix_now());
         self.exemplar.clear();
+    }
+
+    /// The storage behind the counts.
+    #[must_use]
+    pub fn cells(&self) -> &ShardedCells {
+        &self.cells
     }
 
     #[must_use]

@@ -14,6 +14,9 @@ pub enum MetricKind {
     Counter,
     Gauge,
     Histogram,
+    /// Only in multi-process scrapes, from prometheus_client's summaries (`_count`
+    /// and `_sum`).
+    Summary,
 }
 
 impl MetricKind {
@@ -23,6 +26,7 @@ impl MetricKind {
             MetricKind::Counter => "counter",
             MetricKind::Gauge => "gauge",
             MetricKind::Histogram => "histogram",
+            MetricKind::Summary => "summary",
         }
     }
 }
@@ -382,6 +386,13 @@ impl<C, H> ClearedChildren<C, H> {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.0.len() == 0
+    }
+
+    /// Calls `f` with each removed child's core.
+    pub fn for_each_core(&self, mut f: impl FnMut(&C)) {
+        for (_, child) in self.0.iter() {
+            f(&child.core);
+        }
     }
 }
 

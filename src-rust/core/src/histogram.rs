@@ -22,6 +22,7 @@ use crate::buckets::{BucketLayout, BulkValues};
 use crate::clock::unix_now;
 use crate::error::MetricError;
 use crate::exemplar::{Exemplar, ExemplarSlots};
+use crate::multiprocess::SeriesIdentity;
 use crate::native_histogram::{NativeConfig, NativeHistogram};
 use crate::shards::ShardedCells;
 
@@ -76,6 +77,21 @@ impl HistogramCore {
 
     /// A histogram with `shards` shards instead of this process's count (for sizing a
     /// host other than this one).
+    /// A histogram whose cells live in the cell file when `series` is given
+    /// (multi-process mode).
+    #[must_use]
+    pub fn placed(layout: Arc<BucketLayout>, series: Option<Arc<SeriesIdentity>>) -> Self {
+        let buckets = layout.len();
+        HistogramCore {
+            cells: ShardedCells::placed(buckets + 1, crate::shards::shard_count(), series),
+            saturated: AtomicU8::new(FINITE),
+            exemplars: ExemplarSlots::new(),
+            created: unix_now(),
+            layout,
+            native: None,
+        }
+    }
+
     #[must_use]
     pub fn with_shards(layout: Arc<BucketLayout>, shards: usize) -> Self {
         let buckets = layout.len();
@@ -191,6 +207,7 @@ impl HistogramCore {
         }
         let exemplar = Exemplar::new(labels, value, unix_now())?;
         let bucket = self.observe(value)?;
+        self.cells.mirror_exemplar(bucket, &exemplar);
         self.exemplars.store(self.layout.len(), bucket, exemplar);
         Ok(())
     }
@@ -254,6 +271,12 @@ impl HistogramCore {
             *count = running;
         }
         sum
+    }
+
+    /// The storage behind the counts.
+    #[must_use]
+    pub fn cells(&self) -> &ShardedCells {
+        &self.cells
     }
 
     #[must_use]

@@ -15,6 +15,8 @@
 //! - [`sync`]: the fork-safe locks every other module uses.
 //! - [`exposition`]: Prometheus text 0.0.4, OpenMetrics 1.0 and protobuf renderers.
 //! - [`parse`]: reading either format back into families (for `vumeter top`).
+//! - [`multiprocess`]: cells in memory-mapped files, one per process, merged into one
+//!   scrape.
 
 // Tests assert exact float results on purpose: the sums they check are exact.
 #![cfg_attr(test, allow(clippy::float_cmp))]
@@ -29,6 +31,7 @@ pub mod exposition;
 pub mod family;
 pub mod gauge;
 pub mod histogram;
+pub mod multiprocess;
 pub mod native_histogram;
 pub mod parse;
 mod registry;

@@ -6,14 +6,16 @@
 //! sums the shards. A shard's lines are allocated on the first write of a thread that
 //! maps to it, so a child pays for the shards its writers use (one for a child only
 //! one thread touches), not for every core of the host: what is always there is one
-//! pointer per shard. All allocation of metric cells goes through this module; a
-//! shared-memory backend (several worker processes aggregating into one scrape) only
-//! has to provide the lines here.
+//! pointer per shard. All allocation of metric cells goes through this module: in
+//! multi-process mode a child's shards are *placed* cells in this process's
+//! memory-mapped cell file instead (see `multiprocess`), with the same hot path.
 
 use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use crate::multiprocess::{self, SeriesIdentity};
 
 /// Bytes in a cache line: every shard starts on its own line.
 const LINE_BYTES: usize = 64;
@@ -76,9 +78,12 @@ pub fn thread_slot() -> usize {
 /// line-aligned, allocated on its first write.
 pub struct ShardedCells {
     /// One pointer per shard to its `cells` cells, null until a thread writes it. A
-    /// non-null pointer never changes until drop.
+    /// non-null pointer never changes until drop, except in a forked child, which
+    /// clears placed pointers while it is the only thread (multiprocess::backend).
     shards: Box<[AtomicPtr<AtomicU64>]>,
     cells: usize,
+    /// The series whose cells live in the cell file, in multi-process mode.
+    placed: Option<Arc<SeriesIdentity>>,
 }
 
 impl ShardedCells {
@@ -97,7 +102,44 @@ impl ShardedCells {
                 .map(|_| AtomicPtr::new(ptr::null_mut()))
                 .collect(),
             cells,
+            placed: None,
         }
+    }
+
+    /// Cells of `series` in this process's cell file (multi-process mode: the bindings
+    /// pass a series only once `multiprocess::enable` has run), otherwise as
+    /// [`with_shards`](Self::with_shards).
+    #[must_use]
+    pub fn placed(cells: usize, shards: usize, series: Option<Arc<SeriesIdentity>>) -> Self {
+        let mut this = Self::with_shards(cells, shards);
+        if let Some(series) = series {
+            multiprocess::backend::register(&this.shards);
+            multiprocess::backend::announce(&series);
+            this.placed = Some(series);
+        }
+        this
+    }
+
+    /// Takes placed cells out of merged scrapes (the child was removed); nothing for
+    /// cells in process memory.
+    pub fn retire(&self) {
+        if let Some(series) = &self.placed {
+            multiprocess::backend::retire(series);
+        }
+    }
+
+    /// Copies `exemplar` into the cell file as the latest of `bucket`, when the cells
+    /// are placed there (exemplars otherwise live in process memory only).
+    pub fn mirror_exemplar(&self, bucket: usize, exemplar: &crate::exemplar::Exemplar) {
+        if let Some(series) = &self.placed {
+            multiprocess::backend::store_exemplar(series, bucket, exemplar);
+        }
+    }
+
+    /// Whether the cells live in the cell file.
+    #[must_use]
+    pub fn is_placed(&self) -> bool {
+        self.placed.is_some()
     }
 
     fn layout(&self) -> Layout {
@@ -111,7 +153,8 @@ impl ShardedCells {
     fn cells_at(&self, shard: NonNull<AtomicU64>) -> &[AtomicU64] {
         // SAFETY: a published pointer comes from `allocate`: a zeroed, `layout()`-sized
         // allocation of at least `cells` u64s (all zeros is a valid AtomicU64), owned
-        // by `self` and freed only in `drop`, so it outlives `&self`. The slice is
+        // by `self` and freed only in `drop`, so it outlives `&self`; or from `place`:
+        // `cells` zeroed cells in a mapping the backend never unmaps (or leaked memory). The slice is
         // derived from the allocation's own pointer, so it may span all of its lines.
         unsafe { std::slice::from_raw_parts(shard.as_ptr(), self.cells) }
     }
@@ -133,6 +176,14 @@ impl ShardedCells {
     #[cold]
     #[inline(never)]
     fn allocate(&self, slot: &AtomicPtr<AtomicU64>) -> &[AtomicU64] {
+        if let Some(series) = &self.placed {
+            let index = self
+                .shards
+                .iter()
+                .position(|s| ptr::eq(s, slot))
+                .unwrap_or(0);
+            return self.place(slot, series, index);
+        }
         let layout = self.layout();
         // SAFETY: the layout has a non-zero size.
         let fresh = unsafe { alloc::alloc_zeroed(layout) };
@@ -157,6 +208,30 @@ impl ShardedCells {
                 self.cells_at(NonNull::new(winner).expect("published shard"))
             }
         }
+    }
+
+    /// Places shard `index` in the cell file. Placement runs under the backend's lock,
+    /// so two threads never place the same slot: the loser of a race finds the
+    /// winner's cells. A placement the file cannot take (a full disk) falls back to
+    /// process memory that is never freed, and is counted.
+    #[cold]
+    fn place(
+        &self,
+        slot: &AtomicPtr<AtomicU64>,
+        series: &Arc<SeriesIdentity>,
+        index: usize,
+    ) -> &[AtomicU64] {
+        let cells = multiprocess::backend::place_once(slot, series, index, self.cells, || {
+            let layout = self.layout();
+            // SAFETY: the layout has a non-zero size.
+            let fresh = unsafe { alloc::alloc_zeroed(layout) };
+            if fresh.is_null() {
+                alloc::handle_alloc_error(layout)
+            }
+            #[allow(clippy::cast_ptr_alignment)]
+            fresh.cast::<AtomicU64>()
+        });
+        self.cells_at(NonNull::new(cells).expect("placed cells"))
     }
 
     /// The calling thread's shard.
@@ -198,6 +273,13 @@ impl ShardedCells {
 
 impl Drop for ShardedCells {
     fn drop(&mut self) {
+        if self.placed.is_some() {
+            // Placed cells belong to the mapped file (or were leaked on purpose), and
+            // keep counting: a process that ends drops its metrics, and what it
+            // recorded must stay in the merge. Only a removal retires them.
+            multiprocess::backend::deregister(&self.shards);
+            return;
+        }
         let layout = self.layout();
         for slot in &mut self.shards {
             let shard = *slot.get_mut();

@@ -132,9 +132,13 @@ pub fn install_fork_handlers() {
             }
             extern "C" fn child() {
                 after_fork_in_child();
+                // A forked child writes cells of its own, never into its parent's file.
+                crate::multiprocess::backend::after_fork_in_child();
             }
             // SAFETY: the three handlers are plain functions that live as long as the
-            // process and only touch atomics and a const-initialised thread-local.
+            // process. They touch atomics and a const-initialised thread-local; the
+            // child's also takes the multi-process backend's lock, which the gate makes
+            // sure no thread held at the fork, and closes the child's copy of a file.
             let rc = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
             assert_eq!(rc, 0, "pthread_atfork failed");
         }

@@ -34,9 +34,11 @@
 
 mod escape;
 mod labels;
+pub mod merged;
 pub mod number;
 mod openmetrics;
 pub mod protobuf;
+mod protobuf_merged;
 pub mod samples;
 mod sink;
 mod text;
@@ -48,6 +50,7 @@ use crate::gauge::GaugeCore;
 use crate::histogram::HistogramCore;
 
 pub use labels::SeriesLabels;
+pub use merged::shape_merged;
 pub use samples::{shape, Number, Rules, Sample, SampleKind, SampleSink};
 
 /// The line that ends an OpenMetrics document.
@@ -107,6 +110,8 @@ impl<H> Copy for Part<'_, H> {}
 /// (prometheus_client's collectors) copied in as it is.
 pub enum Part<'a, H = ()> {
     Family(FamilyRef<'a, H>),
+    /// The families of every process, merged (multi-process mode).
+    Merged(&'a crate::multiprocess::Merged),
     Verbatim(&'a [u8]),
 }
 
@@ -170,6 +175,7 @@ pub fn render_into<H>(
             for part in parts {
                 match *part {
                     Part::Family(family) => shape(family, Rules::text(options), &mut sink),
+                    Part::Merged(merged) => shape_merged(merged, Rules::text(options), &mut sink),
                     Part::Verbatim(bytes) => sink.verbatim(bytes),
                 }
             }
@@ -179,6 +185,9 @@ pub fn render_into<H>(
             for part in parts {
                 match *part {
                     Part::Family(family) => shape(family, Rules::openmetrics(options), &mut sink),
+                    Part::Merged(merged) => {
+                        shape_merged(merged, Rules::openmetrics(options), &mut sink);
+                    }
                     Part::Verbatim(bytes) => sink.verbatim(bytes),
                 }
             }

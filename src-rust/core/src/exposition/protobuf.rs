@@ -10,7 +10,8 @@
 //! (which Prometheus reads for native histograms; they always carry a timestamp). A
 //! native histogram with nothing in it and a zero threshold of 0 gets the no-op span
 //! that marks it as native. The sum is always present: protobuf has no way to leave it
-//! out, where the text formats drop it for histograms with a negative bound.
+//! out, where the text formats drop it for histograms with a negative bound. A
+//! multi-process merge is encoded by `protobuf_merged`, with the same layout.
 
 use super::wire::Writer;
 use super::{FamilyRef, Part, RenderOptions};
@@ -25,7 +26,7 @@ pub const CONTENT_TYPE: &str =
     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
 // metrics.proto field numbers, by message.
-mod field {
+pub(super) mod field {
     pub const FAMILY_NAME: u32 = 1;
     pub const FAMILY_HELP: u32 = 2;
     pub const FAMILY_TYPE: u32 = 3;
@@ -34,6 +35,7 @@ mod field {
     pub const METRIC_LABEL: u32 = 1;
     pub const METRIC_GAUGE: u32 = 2;
     pub const METRIC_COUNTER: u32 = 3;
+    pub const METRIC_SUMMARY: u32 = 4;
     pub const METRIC_HISTOGRAM: u32 = 7;
     pub const PAIR_NAME: u32 = 1;
     pub const PAIR_VALUE: u32 = 2;
@@ -63,14 +65,15 @@ mod field {
 }
 
 // MetricType values.
-const COUNTER: u64 = 0;
-const GAUGE: u64 = 1;
-const HISTOGRAM: u64 = 4;
+pub(super) const COUNTER: u64 = 0;
+pub(super) const GAUGE: u64 = 1;
+pub(super) const SUMMARY: u64 = 2;
+pub(super) const HISTOGRAM: u64 = 4;
 
 /// What a render reuses from one histogram child to the next.
 #[derive(Default)]
-struct Scratch {
-    writer: Writer,
+pub(super) struct Scratch {
+    pub(super) writer: Writer,
     cumulative: Vec<u64>,
     native: NativeSnapshot,
     spans: Vec<Span>,
@@ -84,6 +87,9 @@ pub(super) fn render<H>(out: &mut Vec<u8>, parts: &[Part<'_, H>], options: Rende
     for part in parts {
         match *part {
             Part::Family(family) => render_family(out, &mut scratch, family, options),
+            Part::Merged(merged) => {
+                super::protobuf_merged::render(out, &mut scratch.writer, merged);
+            }
             Part::Verbatim(bytes) => out.extend_from_slice(bytes),
         }
     }
@@ -143,15 +149,27 @@ fn render_family<H>(
 }
 
 fn header(w: &mut Writer, d: &Descriptor, suffix: &str, kind: u64) {
+    family_header(w, &d.name, suffix, &d.help, &d.unit, kind);
+}
+
+/// A `MetricFamily`'s name, help, type and unit.
+pub(super) fn family_header(
+    w: &mut Writer,
+    name: &str,
+    suffix: &str,
+    help: &str,
+    unit: &str,
+    kind: u64,
+) {
     if suffix.is_empty() {
-        w.string(field::FAMILY_NAME, &d.name);
+        w.string(field::FAMILY_NAME, name);
     } else {
-        w.string(field::FAMILY_NAME, &format!("{}{suffix}", d.name));
+        w.string(field::FAMILY_NAME, &format!("{name}{suffix}"));
     }
-    w.string(field::FAMILY_HELP, &d.help);
+    w.string(field::FAMILY_HELP, help);
     w.uint(field::FAMILY_TYPE, kind);
-    if !d.unit.is_empty() {
-        w.string(field::FAMILY_UNIT, &d.unit);
+    if !unit.is_empty() {
+        w.string(field::FAMILY_UNIT, unit);
     }
 }
 
@@ -167,7 +185,7 @@ fn metric_start<C>(w: &mut Writer, d: &Descriptor, child: &ChildView<'_, C>) {
     }
 }
 
-fn write_exemplar(w: &mut Writer, at: u32, e: &Exemplar) {
+pub(super) fn write_exemplar(w: &mut Writer, at: u32, e: &Exemplar) {
     w.begin();
     for (name, value) in &e.labels {
         w.begin();
