@@ -64,11 +64,35 @@ def _latency_panel(config: OpsConfig, quantile: float, label: str) -> Builder[mo
     )
 
 
+def _native_latency_panel(config: OpsConfig) -> Builder[models.Panel]:
+    """p50 and p99 from the native histogram, for a Prometheus that scrapes native
+    histograms (docs/native-histograms.md); empty where it does not."""
+    selector = f"audio_processing_duration_seconds{filters(config)}"
+    return timeseries(
+        config,
+        "Latency p50 and p99 by operation (native histogram)",
+        "The same percentiles from the native histogram buckets (schema 3: every estimate "
+        "within 9 % of the exact value, whatever the range), over $__rate_interval. Has data "
+        "only where Prometheus scrapes native histograms (scrape_native_histograms).",
+        "s",
+        *(
+            Query(
+                f"histogram_quantile({q}, sum by (operation) (rate({selector}[$__rate_interval])))",
+                legend=f"{{{{operation}}}} {label}",
+            )
+            for q, label in ((0.5, "p50"), (0.99, "p99"))
+        ),
+        width=24,
+        min=0,
+    )
+
+
 def _latency(config: OpsConfig) -> tuple[Builder[models.Panel], ...]:
     return (
         _latency_panel(config, 0.5, "p50"),
         _latency_panel(config, 0.95, "p95"),
         _latency_panel(config, 0.99, "p99"),
+        _native_latency_panel(config),
         timeseries(
             config,
             "Operations per second by operation",

@@ -98,6 +98,31 @@ def _topsis(config: OpsConfig) -> _Panels:
             min=0,
             max=1,
         ),
+        _native_quality_panel(config),
+    )
+
+
+def _native_quality_panel(config: OpsConfig) -> Builder[models.Panel]:
+    """The median and 10th percentile from the native histogram, for a Prometheus that
+    scrapes native histograms (docs/native-histograms.md); empty where it does not."""
+    selector = f"audio_quality_score{filters(config)}"
+    return timeseries(
+        config,
+        "Median and worst-decile quality score by dataset (native histogram)",
+        "The median and 10th percentile of the TOPSIS score from the native histogram "
+        "buckets, over $__rate_interval. Has data only where Prometheus scrapes native "
+        "histograms (scrape_native_histograms).",
+        "none",
+        *(
+            Query(
+                f"histogram_quantile({q}, sum by (dataset) (rate({selector}[$__rate_interval])))",
+                legend=f"{{{{dataset}}}} {label}",
+            )
+            for q, label in ((0.5, "median"), (0.1, "p10"))
+        ),
+        width=24,
+        min=0,
+        max=1,
     )
 
 

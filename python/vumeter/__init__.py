@@ -58,9 +58,11 @@ from vumeter.exposition import (
     CONTENT_TYPE_OPENMETRICS,
     CONTENT_TYPE_PLAIN_0_0_4,
     CONTENT_TYPE_PLAIN_1_0_0,
+    CONTENT_TYPE_PROTOBUF,
     choose_encoder,
     generate_latest,
     generate_openmetrics,
+    generate_protobuf,
 )
 from vumeter.gauge import Gauge
 from vumeter.histogram import Histogram, linear_buckets
@@ -80,6 +82,7 @@ __all__ = [
     "CONTENT_TYPE_OPENMETRICS",
     "CONTENT_TYPE_PLAIN_0_0_4",
     "CONTENT_TYPE_PLAIN_1_0_0",
+    "CONTENT_TYPE_PROTOBUF",
     "GC_COLLECTOR",
     "PLATFORM_COLLECTOR",
     "PROCESS_COLLECTOR",
@@ -114,6 +117,7 @@ __all__ = [
     "generate_latest",
     "generate_openmetrics",
     "instance_ip_grouping_key",
+    "generate_protobuf",
     "linear_buckets",
     "make_asgi_app",
     "make_wsgi_app",

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from typing_extensions import disjoint_base
 
 _BulkValues: TypeAlias = npt.NDArray[np.float64] | npt.NDArray[np.float32] | Sequence[float]
+_NativeBuckets: TypeAlias = tuple[int, float, int, list[tuple[int, int]], list[tuple[int, int]]]
 
 class CardinalityLimitExceeded(ValueError):
     """A new label set was refused because the metric reached its cardinality limit."""
@@ -127,8 +128,9 @@ class HistogramFamily(MetricFamily):
         unit: str,
         labelnames: Sequence[str],
         child_type: type[HistogramChild],
-        buckets: Sequence[float],
+        buckets: Sequence[float] | None,
         max_label_sets: int | None = None,
+        native: tuple[float, float, int, float] | None = None,
     ) -> Self: ...
     def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
         """Counts ``amount`` in its bucket and adds it to ``_sum``. NaN raises
@@ -147,6 +149,11 @@ class HistogramFamily(MetricFamily):
     def _linear_buckets(self) -> bool:
         """Whether the buckets take the O(1) arithmetic path: evenly spaced, and
         proven to bucket every value exactly as a binary search would."""
+    @property
+    def _native_schema(self) -> int | None:
+        """The native schema a new child starts at, or None without native buckets."""
+    def _native_buckets(self) -> _NativeBuckets | None:
+        """See :meth:`HistogramChild._native_buckets`."""
 
 @disjoint_base
 class HistogramChild:
@@ -157,6 +164,10 @@ class HistogramChild:
     def observe_many(self, values: _BulkValues) -> None:
         """Observes a 1-D float array of any stride, all or nothing (see
         :meth:`HistogramFamily.observe_many`)."""
+    def _native_buckets(self) -> _NativeBuckets | None:
+        """The native buckets as a scrape reads them: ``(schema, zero_threshold,
+        zero_count, positive, negative)`` with ``(index, count)`` pairs sorted by
+        index, or None for a histogram without native buckets."""
     @property
     def _observable(self) -> bool: ...
 
@@ -172,6 +183,14 @@ def render_openmetrics(
     parts: Sequence[MetricFamily | MultiProcessSource | bytes], created: bool = True
 ) -> bytes:
     """OpenMetrics 1.0 for ``parts`` in order, ending with ``# EOF``."""
+
+def render_protobuf(
+    parts: Sequence[MetricFamily | MultiProcessSource | bytes], created: bool = True
+) -> bytes:
+    """Delimited ``io.prometheus.client.MetricFamily`` protobuf messages for ``parts`` in
+    order: vumeter families encoded natively (native histogram buckets included),
+    multi-process directories merged and encoded natively, ``bytes`` (other collectors,
+    already encoded) copied in."""
 
 def family_samples(
     family: MetricFamily,

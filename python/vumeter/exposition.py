@@ -1,11 +1,13 @@
 """Native exposition of a whole registry.
 
-``generate_latest`` and ``generate_openmetrics`` render vumeter's families and
-multi-process merges in Rust and hand every other collector (process metrics, custom
-collectors, prometheus_client's own metrics) to prometheus_client, preserving
-registration order, so one call serves a mixed registry. Both take prometheus_client's
-arguments (``escaping``, ``version``) and ``choose_encoder`` answers what
-prometheus_client's does for an ``Accept`` header.
+``generate_latest``, ``generate_openmetrics`` and ``generate_protobuf`` render vumeter's
+families and multi-process merges in Rust and hand every other collector (process metrics,
+custom collectors, prometheus_client's own metrics) to prometheus_client (or, for protobuf,
+encode them from their samples), preserving registration order, so one call serves a
+mixed registry. The text renderers take prometheus_client's arguments (``escaping``,
+``version``), and ``choose_encoder`` answers what prometheus_client's does for an
+``Accept`` header, except that it picks protobuf when the client prefers it (Prometheus
+with native histograms enabled), which prometheus_client cannot write.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
 from vumeter import _native
 from vumeter._family import created_enabled
 from vumeter._naming import all_names_legacy, has_legacy_names
+from vumeter._protobuf import encode_families
 from vumeter.multiprocess import MultiProcessCollector
 
 ALLOWUTF8 = "allow-utf-8"
@@ -39,7 +42,14 @@ CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_1_0_0
 CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 """Content type of the OpenMetrics 1.0 text that :func:`generate_openmetrics` writes."""
 
+CONTENT_TYPE_PROTOBUF = (
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+)
+"""Content type of the delimited protobuf messages that :func:`generate_protobuf` writes
+(the format that carries native histograms)."""
+
 _EOF = b"# EOF\n"
+_PROTOBUF_TYPE = "application/vnd.google.protobuf"
 
 
 class _Collectors:
@@ -89,6 +99,11 @@ def _nothing_native(family: _native.MetricFamily) -> bool:
     return False
 
 
+def _all_native(family: _native.MetricFamily) -> bool:
+    """Protobuf carries every name as it is (no escaping), so every family is native."""
+    return True
+
+
 def _parts(
     collectors: list[Any], foreign: Callable[[Any], bytes], native: NativeTest
 ) -> list[_Part]:
@@ -131,6 +146,8 @@ def _merge_is_native(native: NativeTest) -> bool:
     """Whether a multi-process merge can be rendered natively under the scheme whose
     family test is ``native``. The merged names are known only from the files; the
     processes of one deployment run the same code, so their names are this one's."""
+    if native is _all_native:
+        return True
     if native is has_legacy_names:
         return all_names_legacy()
     if native is _without_colon:
@@ -247,9 +264,10 @@ def _version_at_least_1(version: str) -> bool:
     return tuple(parts) >= (1, 0, 0)
 
 
-def choose_encoder(accept_header: str | None) -> tuple[Callable[[Collector], bytes], str]:
-    """The renderer and content type for an HTTP ``Accept`` header, exactly as
-    prometheus_client's ``choose_encoder`` answers: OpenMetrics for
+def _prometheus_client_choice(
+    accept_header: str | None,
+) -> tuple[Callable[[Collector], bytes], str]:
+    """What prometheus_client's ``choose_encoder`` answers: OpenMetrics for
     ``application/openmetrics-text`` (with its ``version`` and ``escaping``), Prometheus
     text 1.0.0 for ``text/plain; version=1.0.0`` or later, text 0.0.4 otherwise."""
     for accepted in (accept_header or "").split(","):
@@ -275,3 +293,58 @@ def choose_encoder(accept_header: str | None) -> tuple[Callable[[Collector], byt
                 content_type = f"{CONTENT_TYPE_LATEST}; escaping={escaping}"
                 return partial(generate_latest, escaping=escaping), content_type
     return generate_latest, CONTENT_TYPE_PLAIN_0_0_4
+
+
+def _protobuf_of(collectors: Any) -> bytes:
+    return encode_families(collectors.collect())
+
+
+def generate_protobuf(registry: Collector = REGISTRY) -> bytes:
+    """The registry as delimited ``io.prometheus.client.MetricFamily`` protobuf messages:
+    the one format with native histogram buckets (what Prometheus asks for when native
+    histograms are enabled). vumeter's families are encoded natively, other collectors
+    from their prometheus_client samples."""
+    data = _render(registry, _protobuf_of, _native.render_protobuf, _all_native)
+    if data is None:
+        return encode_families(registry.collect())
+    return data
+
+
+def _accepted(accept_header: str) -> list[tuple[str, dict[str, str], float]]:
+    """The media types of an ``Accept`` header with their parameters and weights."""
+    entries = []
+    for entry in accept_header.split(","):
+        media, *parameters = entry.split(";")
+        params: dict[str, str] = {}
+        for parameter in parameters:
+            key, _, value = parameter.partition("=")
+            params[key.strip().lower()] = value.strip().strip('"')
+        try:
+            weight = float(params.pop("q", "1"))
+        except ValueError:
+            weight = 0.0
+        entries.append((media.strip().lower(), params, weight))
+    return entries
+
+
+def choose_encoder(accept_header: str | None) -> tuple[Callable[[Collector], bytes], str]:
+    """The renderer and content type for an HTTP ``Accept`` header: delimited protobuf
+    when the client lists it (``proto=io.prometheus.client.MetricFamily;
+    encoding=delimited``) with no other format weighted above it, as Prometheus does when
+    native histograms are enabled; otherwise exactly what prometheus_client's
+    ``choose_encoder`` answers (OpenMetrics or text, with their ``version`` and
+    ``escaping``)."""
+    entries = _accepted(accept_header or "")
+    protobuf = [
+        weight
+        for media, params, weight in entries
+        if media == _PROTOBUF_TYPE
+        and params.get("proto") == "io.prometheus.client.MetricFamily"
+        and params.get("encoding") == "delimited"
+        and weight > 0
+    ]
+    if protobuf:
+        others = [w for media, _, w in entries if media != _PROTOBUF_TYPE and media != "*/*"]
+        if max(protobuf) >= max(others, default=0.0):
+            return generate_protobuf, CONTENT_TYPE_PROTOBUF
+    return _prometheus_client_choice(accept_header)

@@ -15,6 +15,12 @@ from vumeter._subclassing import captured, is_probe
 from vumeter._timing import TimedMetric, Timer
 
 INF = float("inf")
+
+#: client_golang's default zero threshold for native histograms, 2**-128.
+DEFAULT_NATIVE_ZERO_THRESHOLD = 2.0**-128
+#: Buckets a native histogram keeps at most before it lowers its resolution (the
+#: Prometheus documentation's suggested limit, also OpenTelemetry's default).
+DEFAULT_NATIVE_MAX_BUCKETS = 160
 DEFAULT_BUCKETS: tuple[float, ...] = (
     0.005,
     0.01,
@@ -63,6 +69,18 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
     """Observations counted into cumulative buckets (prometheus_client-compatible).
 
     ``observe_many(array)`` buckets a whole numpy array with the GIL released.
+
+    ``native_histogram_bucket_factor`` (above 1) also records a Prometheus native
+    histogram, with client_golang's meaning for each setting: the factor picks the
+    coarsest schema whose bucket-to-bucket growth is at most the factor; magnitudes up to
+    ``native_histogram_zero_threshold`` (default 2**-128) count in the zero bucket;
+    past ``native_histogram_max_buckets`` buckets (0: no limit) the histogram is reset
+    if ``native_histogram_min_reset_duration`` seconds (0: never) passed since the last
+    reset, and otherwise its resolution is halved until a reset is due. Without
+    ``buckets`` such a histogram keeps no classic buckets: the text formats then show
+    its ``+Inf`` bucket, ``_count`` and ``_sum``, and the protobuf format its native
+    buckets. In multi-process mode only the classic buckets are recorded (merged over
+    the processes). See docs/native-histograms.md.
     """
 
     __slots__ = FAMILY_SLOTS
@@ -87,15 +105,40 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
         subsystem: str = "",
         unit: str = "",
         registry: CollectorRegistry | None = REGISTRY,
-        buckets: Sequence[float | str] = DEFAULT_BUCKETS,
+        buckets: Sequence[float | str] | None = None,
         *,
         max_label_sets: int | None = None,
+        native_histogram_bucket_factor: float | None = None,
+        native_histogram_zero_threshold: float = DEFAULT_NATIVE_ZERO_THRESHOLD,
+        native_histogram_max_buckets: int = DEFAULT_NATIVE_MAX_BUCKETS,
+        native_histogram_min_reset_duration: float = 0.0,
     ) -> Histogram:
         full_name = build_full_name("histogram", name, namespace, subsystem, unit)
         names = validate_labelnames(labelnames, reserved=("le",))
-        bounds = prepare_buckets(buckets)
+        native: tuple[float, float, int, float] | None = None
+        if native_histogram_bucket_factor is not None:
+            if native_histogram_max_buckets < 0:
+                raise ValueError("native_histogram_max_buckets must be 0 (no limit) or more")
+            native = (
+                float(native_histogram_bucket_factor),
+                float(native_histogram_zero_threshold),
+                int(native_histogram_max_buckets),
+                float(native_histogram_min_reset_duration),
+            )
+        elif buckets is None:
+            buckets = DEFAULT_BUCKETS
+        # Native buckets and no `buckets`: no classic buckets, as in client_golang.
+        bounds = None if buckets is None else prepare_buckets(buckets)
         self = super().__new__(
-            cls, full_name, documentation, unit, names, cls._child_class, bounds, max_label_sets
+            cls,
+            full_name,
+            documentation,
+            unit,
+            names,
+            cls._child_class,
+            bounds,
+            max_label_sets,
+            native,
         )
         self._register(registry)
         return self
@@ -109,9 +152,13 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
         subsystem: str = "",
         unit: str = "",
         registry: CollectorRegistry | None = REGISTRY,
-        buckets: Sequence[float | str] = DEFAULT_BUCKETS,
+        buckets: Sequence[float | str] | None = None,
         *,
         max_label_sets: int | None = None,
+        native_histogram_bucket_factor: float | None = None,
+        native_histogram_zero_threshold: float = DEFAULT_NATIVE_ZERO_THRESHOLD,
+        native_histogram_max_buckets: int = DEFAULT_NATIVE_MAX_BUCKETS,
+        native_histogram_min_reset_duration: float = 0.0,
     ) -> None:
         """The histogram is built by ``__new__``; a subclass's ``__init__`` may call this
         with the arguments to build it from (see :mod:`vumeter._subclassing`)."""

@@ -213,3 +213,22 @@ def test_openmetrics_exposition_carries_the_catalog() -> None:
     assert text.endswith("# EOF\n")
     for name, (kind, _) in EXPECTED.items():
         assert f"# TYPE {name} {kind}\n" in text, name
+
+
+def test_latency_and_quality_record_native_buckets_too(registry: CollectorRegistry) -> None:
+    from tests.support.metrics_proto import by_name
+    from vumeter import generate_protobuf
+
+    metrics = AudioProcessingMetrics(registry)
+    metrics.processing_duration.labels("libri", "enhance").observe(0.02)
+    metrics.quality_score.labels("libri").observe(0.8)
+    metrics.snr_db.labels("libri").observe(12.0)
+    assert metrics.processing_duration._native_schema == 3
+    assert metrics.quality_score._native_schema == 3
+    assert metrics.snr_db._native_schema is None, "negative dB values: classic only"
+    families = by_name(generate_protobuf(registry))
+    duration = families["audio_processing_duration_seconds"].metric[0].histogram
+    assert (duration.schema, len(duration.bucket), duration.sample_count) == (3, 15, 1)
+    assert not families["audio_snr_db"].metric[0].histogram.positive_span
+    classic_only = AudioProcessingMetrics(CollectorRegistry(), native_bucket_factor=None)
+    assert classic_only.processing_duration._native_schema is None

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from vumeter import Histogram
 from vumeter.audio import AudioProcessingMetrics
 from vumeter.logs import LogMetricsHandler
 from vumeter.logs.shipping import shipping_metrics
@@ -80,14 +81,29 @@ SHARED_HISTOGRAMS = frozenset(
 _HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
 
 
+def native_histogram_names(registry: CollectorRegistry) -> set[str]:
+    """The vumeter histograms in `registry` with native buckets: a Prometheus that scrapes
+    native histograms stores each as one series under the histogram's own name.
+
+    Read from the registry's collectors (prometheus_client has no public way to list
+    them), since the samples of a collect() are the same with native buckets or without.
+    """
+    collectors = list(registry._collector_to_names)
+    return {
+        collector._name
+        for collector in collectors
+        if isinstance(collector, Histogram) and collector._native_schema is not None
+    }
+
+
 def series_names_of(registry: CollectorRegistry) -> set[str]:
     """Every series name the metrics in `registry` expose, labelled or not.
 
     A labelled metric without children exposes no samples, so names are derived from each
     family's type: a counter `x` exposes `x_total`, a histogram `x` exposes `x_bucket`,
-    `x_count` and `x_sum`.
+    `x_count` and `x_sum`, and `x` itself when it has native buckets.
     """
-    names: set[str] = set()
+    names: set[str] = native_histogram_names(registry)
     for family in registry.collect():
         if family.type == "counter":
             names.add(family.name.removesuffix("_total") + "_total")

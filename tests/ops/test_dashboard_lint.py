@@ -84,8 +84,9 @@ def first_timeseries(dashboard: dict[str, Any]) -> dict[str, Any]:
             "window must be $__rate_interval or $__range",
         ),
         (
-            'histogram_quantile(0.5, audio_quality_score{job=~"$job",dataset=~"$dataset"})',
-            "audio_quality_score is not a series vumeter exports",
+            # Classic only: no series under the histogram's own name (native ones have one).
+            'histogram_quantile(0.5, audio_snr_db{job=~"$job",dataset=~"$dataset"})',
+            "audio_snr_db is not a series vumeter exports",
         ),
         (
             'sum(rate(audio_samples_processed_total{dataset=~"$dataset"}[$__rate_interval]))',

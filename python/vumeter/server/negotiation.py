@@ -1,7 +1,8 @@
 """Content negotiation for ``/metrics``: format by ``Accept``, gzip by ``Accept-Encoding``.
 
 The format choice is vumeter's ``choose_encoder`` (Prometheus text 0.0.4 unless the scraper
-asks for OpenMetrics), and the bytes come from vumeter's native renderer. Unlike
+asks for OpenMetrics, or for delimited protobuf, the one format with native histogram
+buckets), and the bytes come from vumeter's native renderer. Unlike
 prometheus_client, ``gzip;q=0`` is honoured as a refusal, as RFC 9110 says.
 
 :func:`encode_metrics` is synchronous on purpose: the server runs it in a worker thread because

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use vumeter_core::buckets::BucketLayout;
 use vumeter_core::multiprocess::FamilyIdentity;
+use vumeter_core::native_histogram::NativeConfig;
 use vumeter_core::{Descriptor, HistogramCore, MetricKind};
 
 use crate::arrays;
@@ -31,9 +32,25 @@ fn observe(
 pub struct HistogramFamily {
     family: Arc<PyFamily<HistogramCore>>,
     layout: Arc<BucketLayout>,
+    /// Set when the histogram records native buckets too.
+    native: Option<NativeConfig>,
     /// Where the children's cells go in multi-process mode.
     placement: Option<Arc<FamilyIdentity>>,
     unlabelled: Option<Arc<HistogramCore>>,
+}
+
+/// A new child core: classic buckets (in the cell file when placed), and native ones
+/// when configured (never placed: see `HistogramFamily::new`).
+fn new_core(
+    layout: &Arc<BucketLayout>,
+    native: Option<NativeConfig>,
+    placement: Option<&Arc<FamilyIdentity>>,
+    values: &[String],
+) -> HistogramCore {
+    match native {
+        Some(config) => HistogramCore::with_native(Arc::clone(layout), config),
+        None => HistogramCore::placed(Arc::clone(layout), series_of(placement, values)),
+    }
 }
 
 impl HistogramFamily {
@@ -47,24 +64,44 @@ impl HistogramFamily {
 #[pymethods]
 impl HistogramFamily {
     #[new]
-    #[pyo3(signature = (name, documentation, unit, labelnames, child_type, buckets, max_label_sets=None))]
+    /// `buckets=None` (only with `native`) keeps no classic buckets; `native` is
+    /// `(bucket_factor, zero_threshold, max_buckets, min_reset_duration_seconds)`.
+    #[pyo3(signature = (name, documentation, unit, labelnames, child_type, buckets, max_label_sets=None, native=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         name: String,
         documentation: String,
         unit: String,
         labelnames: Vec<String>,
         child_type: Bound<'_, PyType>,
-        buckets: Vec<f64>,
+        buckets: Option<Vec<f64>>,
         max_label_sets: Option<usize>,
+        native: Option<(f64, f64, usize, f64)>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let layout = Arc::new(BucketLayout::new(&buckets).map_err(map_metric_error)?);
-        let child_layout = Arc::clone(&layout);
+        let native = native
+            .map(|(factor, zero, max, reset)| NativeConfig::new(factor, zero, max, reset))
+            .transpose()
+            .map_err(map_metric_error)?;
+        let layout = match (&buckets, native) {
+            (Some(bounds), _) => BucketLayout::new(bounds).map_err(map_metric_error)?,
+            (None, Some(_)) => BucketLayout::native_only(),
+            (None, None) => {
+                return Err(crate::errors::type_error(
+                    "a histogram needs buckets, native buckets, or both".to_string(),
+                ))
+            }
+        };
+        let layout = Arc::new(layout);
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Histogram, labelnames);
         let placement = placement(&descriptor, layout.bounds(), "");
+        // The multi-process backend merges classic cells only: there, a histogram records
+        // its classic buckets (the `+Inf` one alone without `buckets`), aggregated over
+        // every process, and no native ones (`_native_schema` is then None).
+        let native = native.filter(|_| placement.is_none());
         let (family, unlabelled) = crate::pyclock::at_now(child_type.py(), || {
             new_family::<_, HistogramChild>(&child_type, descriptor, max_label_sets, || {
-                HistogramCore::placed(child_layout, series_of(placement.as_ref(), &[]))
+                new_core(&layout, native, placement.as_ref(), &[])
             })
         })?;
         let base = MetricFamily::new(
@@ -76,6 +113,7 @@ impl HistogramFamily {
             PyClassInitializer::from(base).add_subclass(HistogramFamily {
                 family,
                 layout,
+                native,
                 placement,
                 unlabelled,
             }),
@@ -111,6 +149,34 @@ impl HistogramFamily {
     fn _linear_buckets(&self) -> bool {
         self.layout.is_linear()
     }
+
+    /// The native schema a new child starts at, or None without native buckets.
+    #[getter]
+    fn _native_schema(&self) -> Option<i32> {
+        self.native.map(|config| config.schema)
+    }
+
+    /// See `HistogramChild._native_buckets`.
+    fn _native_buckets(&self) -> PyResult<Option<NativeBuckets>> {
+        Ok(native_buckets(self.unlabelled()?))
+    }
+}
+
+/// `(schema, zero_threshold, zero_count, positive, negative)`, each side a list of
+/// `(index, count)` sorted by index.
+type NativeBuckets = (i32, f64, u64, Vec<(i32, u64)>, Vec<(i32, u64)>);
+
+fn native_buckets(core: &HistogramCore) -> Option<NativeBuckets> {
+    core.native().map(|native| {
+        let snap = native.snapshot();
+        (
+            snap.schema,
+            snap.zero_threshold,
+            snap.zero_count,
+            snap.positive,
+            snap.negative,
+        )
+    })
 }
 
 #[pyclass(frozen, subclass, module = "vumeter._native")]
@@ -124,10 +190,14 @@ impl HistogramChild {
     fn new(family: &Bound<'_, HistogramFamily>, values: Vec<String>) -> Self {
         let py = family.py();
         let family = family.get();
-        let layout = Arc::clone(&family.layout);
         let core = child_core(&family.family, &values, || {
             crate::pyclock::at_now(py, || {
-                HistogramCore::placed(layout, series_of(family.placement.as_ref(), &values))
+                new_core(
+                    &family.layout,
+                    family.native,
+                    family.placement.as_ref(),
+                    &values,
+                )
             })
         });
         HistogramChild { core }
@@ -149,6 +219,13 @@ impl HistogramChild {
     /// nothing. A `numpy.ma.MaskedArray` raises `TypeError`: pass `values.compressed()`.
     fn observe_many(&self, values: &Bound<'_, PyAny>) -> PyResult<()> {
         arrays::observe_many(&self.core, values)
+    }
+
+    /// The native buckets as a scrape reads them: `(schema, zero_threshold,
+    /// zero_count, positive, negative)` with `(index, count)` pairs sorted by index, or
+    /// None for a histogram without native buckets.
+    fn _native_buckets(&self) -> Option<NativeBuckets> {
+        native_buckets(&self.core)
     }
 
     /// A child always records (only a labelled family cannot).

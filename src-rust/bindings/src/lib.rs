@@ -43,7 +43,9 @@ mod _native {
     #[pymodule_export]
     use crate::parse::parse_exposition;
     #[pymodule_export]
-    use crate::render::{family_samples, render_openmetrics, render_text, shard_count};
+    use crate::render::{
+        family_samples, render_openmetrics, render_protobuf, render_text, shard_count,
+    };
 
     use pyo3::prelude::*;
 

@@ -172,6 +172,19 @@ pub fn render_openmetrics<'py>(
     render(py, &parts, created, Format::OpenMetrics)
 }
 
+/// Delimited `io.prometheus.client.MetricFamily` protobuf messages for `parts`, in
+/// order: vumeter families are encoded, `bytes` (other collectors, already encoded)
+/// copied in.
+#[pyfunction]
+#[pyo3(signature = (parts, created=true))]
+pub fn render_protobuf<'py>(
+    py: Python<'py>,
+    parts: Vec<Bound<'py, PyAny>>,
+    created: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    render(py, &parts, created, Format::Protobuf)
+}
+
 /// Samples copied out of a family (under its lock, so without touching Python), to be
 /// turned into Python objects once the lock is free.
 #[derive(Default)]

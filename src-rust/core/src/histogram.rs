@@ -23,6 +23,7 @@ use crate::clock::unix_now;
 use crate::error::MetricError;
 use crate::exemplar::{Exemplar, ExemplarSlots};
 use crate::multiprocess::SeriesIdentity;
+use crate::native_histogram::{NativeConfig, NativeHistogram};
 use crate::shards::ShardedCells;
 
 /// No infinity yet, `_sum` is `+Inf`, `_sum` is `-Inf`.
@@ -46,6 +47,9 @@ pub struct HistogramCore {
     saturated: AtomicU8,
     created: f64,
     exemplars: ExemplarSlots,
+    /// Native buckets beside the classic ones (see `native_histogram`), which then share
+    /// this histogram's sum; a reset of the native buckets resets the classic ones too.
+    native: Option<NativeHistogram>,
 }
 
 /// A self-consistent read of one histogram child.
@@ -84,6 +88,7 @@ impl HistogramCore {
             exemplars: ExemplarSlots::new(),
             created: unix_now(),
             layout,
+            native: None,
         }
     }
 
@@ -96,7 +101,24 @@ impl HistogramCore {
             exemplars: ExemplarSlots::new(),
             created: unix_now(),
             layout,
+            native: None,
         }
+    }
+
+    /// A histogram that records native buckets as well as the classic `layout` (a
+    /// layout of `+Inf` alone for a histogram with native buckets only).
+    #[must_use]
+    pub fn with_native(layout: Arc<BucketLayout>, native: NativeConfig) -> Self {
+        let shards = crate::shards::shard_count();
+        HistogramCore {
+            native: Some(NativeHistogram::new(native, shards)),
+            ..Self::with_shards(layout, shards)
+        }
+    }
+
+    #[must_use]
+    pub fn native(&self) -> Option<&NativeHistogram> {
+        self.native.as_ref()
     }
 
     #[must_use]
@@ -162,6 +184,11 @@ impl HistogramCore {
         if !value.is_finite() {
             self.admit_non_finite(value)?;
         }
+        if let Some(native) = &self.native {
+            if native.observe(value) {
+                self.cells.zero();
+            }
+        }
         let bucket = self.layout.index(value);
         let shard = self.cells.local();
         shard[bucket].fetch_add(1, Ordering::Relaxed);
@@ -199,6 +226,11 @@ impl HistogramCore {
                 return Err(MetricError::OppositeInfinityInArray { index, value });
             }
         }
+        if let Some(native) = &self.native {
+            if native.observe_many(values) {
+                self.cells.zero();
+            }
+        }
         let shard = self.cells.local();
         for (cell, &count) in shard.iter().zip(&batch.counts) {
             if count > 0 {
@@ -212,6 +244,12 @@ impl HistogramCore {
     /// Reads the cumulative bucket counts into `cumulative` (one per bound) and returns
     /// the sum, in one pass over the shards and without allocating: what a scrape reads.
     pub fn read_into(&self, cumulative: &mut [u64]) -> f64 {
+        if let Some(native) = &self.native {
+            // A reset the bucket limit scheduled runs at the first scrape after it is due.
+            if native.reset_if_due() {
+                self.cells.zero();
+            }
+        }
         let buckets = self.layout.len();
         let cumulative = &mut cumulative[..buckets];
         cumulative.fill(0);

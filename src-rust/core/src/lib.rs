@@ -8,10 +8,12 @@
 //! - [`atomic_float`]: f64 arithmetic on `AtomicU64` bit patterns.
 //! - [`buckets`]: histogram bucket layouts and the scalar and bulk bucketing kernels.
 //! - [`counter`], [`gauge`], [`histogram`]: one metric child each.
+//! - [`native_histogram`]: the exponential buckets a histogram may record beside its
+//!   classic ones (Prometheus native histograms).
 //! - [`family`]: a metric with its label names and labelled children (kept in the
 //!   insertion-ordered map of `registry`, with O(1) lookups and removal).
 //! - [`sync`]: the fork-safe locks every other module uses.
-//! - [`exposition`]: Prometheus text 0.0.4 and OpenMetrics 1.0 renderers.
+//! - [`exposition`]: Prometheus text 0.0.4, OpenMetrics 1.0 and protobuf renderers.
 //! - [`parse`]: reading either format back into families (for `vumeter top`).
 //! - [`multiprocess`]: cells in memory-mapped files, one per process, merged into one
 //!   scrape.
@@ -30,6 +32,7 @@ pub mod family;
 pub mod gauge;
 pub mod histogram;
 pub mod multiprocess;
+pub mod native_histogram;
 pub mod parse;
 mod registry;
 pub mod shards;

@@ -144,6 +144,19 @@ impl BucketLayout {
         })
     }
 
+    /// `+Inf` alone: the classic part of a histogram with native buckets only, which the
+    /// text formats show as one `+Inf` bucket beside `_count` and `_sum` (what
+    /// client_golang writes for such a histogram). `new` refuses it: a classic histogram
+    /// needs two buckets.
+    #[must_use]
+    pub fn native_only() -> Self {
+        BucketLayout {
+            bounds: Box::new([f64::INFINITY]),
+            padded: Box::new([f64::NAN, f64::INFINITY]),
+            linear: None,
+        }
+    }
+
     /// Upper bounds including the final `+Inf`.
     #[must_use]
     pub fn bounds(&self) -> &[f64] {

@@ -1,6 +1,7 @@
 //! Exposition renderers: Prometheus text 0.0.4 and OpenMetrics 1.0, byte for byte what
 //! prometheus_client prints for the same families (apart from where OpenMetrics forbids
-//! what prometheus_client writes: see `samples`).
+//! what prometheus_client writes: see `samples`), and the delimited protobuf format that
+//! carries native histograms (`protobuf`, over the wire encoding in `wire`).
 //!
 //! - `samples` decides which samples each family has (the shaping rules, in one place);
 //!   the renderers and Python's `collect()` are [`SampleSink`]s fed by [`shape`].
@@ -36,9 +37,12 @@ mod labels;
 pub mod merged;
 pub mod number;
 mod openmetrics;
+pub mod protobuf;
+mod protobuf_merged;
 pub mod samples;
 mod sink;
 mod text;
+mod wire;
 
 use crate::counter::CounterCore;
 use crate::family::{Descriptor, Family};
@@ -117,6 +121,9 @@ pub enum Format {
     Text,
     /// OpenMetrics 1.0 text, `# EOF` included.
     OpenMetrics,
+    /// Delimited `io.prometheus.client.MetricFamily` protobuf messages (the format that
+    /// carries native histograms; see `protobuf`).
+    Protobuf,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -186,7 +193,17 @@ pub fn render_into<H>(
             }
             out.extend_from_slice(OPENMETRICS_EOF.as_bytes());
         }
+        Format::Protobuf => protobuf::render(out, parts, options),
     }
+}
+
+/// `families` as delimited protobuf messages.
+#[must_use]
+pub fn render_protobuf<H>(families: &[FamilyRef<'_, H>], options: RenderOptions) -> Vec<u8> {
+    let parts: Vec<Part<'_, H>> = families.iter().map(|&f| Part::Family(f)).collect();
+    let mut buffers = RenderBuffers::default();
+    render_into(&mut buffers, &parts, Format::Protobuf, options);
+    buffers.out
 }
 
 fn render_string<H>(

@@ -1,0 +1,196 @@
+"""Debian's real Prometheus, with native histograms enabled, scrapes the vumeter server in
+protobuf: ``histogram_count``, ``histogram_sum`` and ``histogram_quantile`` over the native
+series agree with numpy on the same observations, within the schema's relative error. A
+histogram with classic buckets too serves the classic series to a text scrape of the same
+registry (the second job below) and the native series to the protobuf one.
+
+Prometheus scrapes two targets: the vumeter server, which negotiates protobuf with it, and
+a text-only endpoint of the same registry. (Prometheus before 2.45 has no setting to keep
+classic buckets from a protobuf scrape of a histogram that has native ones.)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.support.binaries import free_port, require_binary, wait_for_http
+from vumeter import CollectorRegistry, Histogram, generate_latest
+
+from .conftest import StartServer
+
+_CONFIG = """
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: native
+    static_configs:
+      - targets: ["{native}"]
+  - job_name: classic
+    static_configs:
+      - targets: ["{classic}"]
+"""
+
+#: Schema 3 (factor 1.1): neighbouring bucket bounds differ by 2^(1/8), so an estimate
+#: inside the right bucket is off by less than that factor.
+SCHEMA_3_ERROR = 2 ** (1 / 8) - 1
+
+
+@pytest.fixture
+def observations(registry: CollectorRegistry) -> np.ndarray:
+    values = np.random.default_rng(2026).lognormal(mean=-2.0, sigma=1.2, size=5_000)
+    native = Histogram(
+        "job_duration_seconds",
+        "Processing time",
+        ["stage"],
+        registry=registry,
+        native_histogram_bucket_factor=1.1,
+    )
+    both = Histogram(
+        "score_ratio",
+        "Quality score",
+        registry=registry,
+        buckets=(0.05, 0.1, 0.2, 0.5, 1.0),
+        native_histogram_bucket_factor=1.1,
+    )
+    native.labels("enhance").observe_many(values)
+    both.observe_many(values)
+    return values
+
+
+@pytest.fixture
+def text_endpoint(registry: CollectorRegistry) -> Iterator[str]:
+    """The registry in Prometheus text, whatever the scraper asks for."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = generate_latest(registry)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def prometheus(
+    start_server: StartServer,
+    registry: CollectorRegistry,
+    observations: np.ndarray,
+    text_endpoint: str,
+    tmp_path: Path,
+) -> Iterator[str]:
+    binary = require_binary("prometheus")
+    handle = start_server(registry=registry)
+    native_target = urllib.parse.urlsplit(handle.url).netloc
+    config = tmp_path / "prometheus.yml"
+    config.write_text(_CONFIG.format(native=native_target, classic=text_endpoint))
+    port = free_port()
+    log = (tmp_path / "prometheus.log").open("wb")
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--enable-feature=native-histograms",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/-/ready", timeout=60)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+def query(base: str, promql: str) -> list[dict[str, Any]]:
+    url = f"{base}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body = json.load(response)
+    assert body["status"] == "success", body
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
+
+
+def scalar(base: str, promql: str, tmp_path: Path, timeout: float = 60.0) -> float:
+    """The single value of ``promql``, polled until the series has been scraped."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = query(base, promql)
+        if result:
+            assert len(result) == 1, result
+            return float(result[0]["value"][1])
+        if time.monotonic() > deadline:
+            log = (tmp_path / "prometheus.log").read_text(errors="replace")
+            raise AssertionError(f"{promql} had no result within {timeout} s; log:\n{log[-3000:]}")
+        time.sleep(0.25)
+
+
+def test_native_series_agree_with_numpy(
+    prometheus: str, observations: np.ndarray, tmp_path: Path
+) -> None:
+    native = 'job_duration_seconds{job="native",stage="enhance"}'
+    assert scalar(prometheus, f"histogram_count({native})", tmp_path) == len(observations)
+    total = scalar(prometheus, f"histogram_sum({native})", tmp_path)
+    assert total == pytest.approx(observations.sum(), rel=1e-12)
+    for q in (0.5, 0.99):
+        estimate = scalar(prometheus, f"histogram_quantile({q}, {native})", tmp_path)
+        exact = float(np.quantile(observations, q))
+        assert abs(estimate - exact) / exact < SCHEMA_3_ERROR, (q, estimate, exact)
+    # Native only: no classic buckets in protobuf; in text, the +Inf bucket alone.
+    assert not query(prometheus, 'job_duration_seconds_bucket{job="native"}')
+    inf = 'job_duration_seconds_bucket{job="classic",le="+Inf"}'
+    assert scalar(prometheus, inf, tmp_path) == len(observations)
+    text_buckets = query(prometheus, 'job_duration_seconds_bucket{job="classic"}')
+    assert [r["metric"]["le"] for r in text_buckets] == ["+Inf"]
+
+
+def test_a_classic_and_native_histogram_serves_both_families(
+    prometheus: str, observations: np.ndarray, tmp_path: Path
+) -> None:
+    count = scalar(prometheus, 'histogram_count(score_ratio{job="native"})', tmp_path)
+    assert count == len(observations)
+    classic = 'score_ratio_bucket{job="classic"}'
+    scalar(prometheus, f'{classic[:-1]},le="+Inf"}}', tmp_path)
+    buckets = {r["metric"]["le"]: float(r["value"][1]) for r in query(prometheus, classic)}
+    expected = {f"{b}": float((observations <= b).sum()) for b in (0.05, 0.1, 0.2, 0.5, 1.0)}
+    assert buckets == {**expected, "+Inf": float(len(observations))}
+    classic_median = scalar(prometheus, f"histogram_quantile(0.5, {classic})", tmp_path)
+    native_median = scalar(
+        prometheus, 'histogram_quantile(0.5, score_ratio{job="native"})', tmp_path
+    )
+    exact = float(np.median(observations))
+    # The native estimate is the closer one: its buckets are far narrower.
+    assert abs(native_median - exact) < abs(classic_median - exact)
