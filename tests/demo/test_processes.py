@@ -1,0 +1,162 @@
+"""``vumeter demo --processes N`` as a user runs it: the workers' counts summed in the main
+process's one scrape, the multiprocess directory honoured or made and removed, and a real
+Prometheus scraping a four-process demo."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.demo.demo_process import LIGHT_LOAD, Demo
+from tests.ops.live_stack import PrometheusAPI, log_tail, running
+from tests.support.binaries import free_port, require_binary, wait_for_http
+from vumeter.multiprocess import ENVIRONMENT_VARIABLE
+
+# Four spawned interpreters import numpy, scipy and pystoi at once on a shared 2-core box.
+START_TIMEOUT_S = 180.0
+MEASURED = {"processor": "measure", "status": "success"}
+
+
+def _cell_file_pids(directory: Path) -> set[int]:
+    return {
+        int(match["pid"])
+        for path in directory.iterdir()
+        if (match := re.fullmatch(r"vumeter-(?P<pid>\d+)-[0-9a-f]+\.cells", path.name))
+    }
+
+
+def _summary_count(out: str) -> int:
+    match = re.search(r"stopped after .*?: (\d+) samples processed", out)
+    assert match, out
+    return int(match[1])
+
+
+def test_workers_counts_are_summed_in_one_scrape(demos: list[Demo], tmp_path: Path) -> None:
+    directory = tmp_path / "multiproc"
+    directory.mkdir()
+    grace = 4.0  # a loaded machine still scrapes inside it after the workers have exited
+    demo = Demo(
+        "--processes", "2", "--workers", "1", "--duration", "0",
+        "--grace-period", str(grace), *LIGHT_LOAD,
+        env={ENVIRONMENT_VARIABLE: str(directory)},
+    )  # fmt: skip
+    demos.append(demo)
+    demo.wait_ready(timeout=START_TIMEOUT_S)
+    demo.wait_for("audio_samples_processed_total", 6, timeout=60, **MEASURED)
+
+    # Two worker processes write cell files of their own in the given directory.
+    workers = _cell_file_pids(directory) - {demo.process.pid}
+    assert len(workers) == 2, sorted(p.name for p in directory.iterdir())
+    text = demo.scrape()
+    # livesum: one series for the host, the sum of the two processes' one worker each.
+    assert re.search(
+        r'^audio_processing_active_workers\{worker_type="pipeline"\} 2\.0$', text, re.M
+    ), text
+    assert 'pid="' not in text
+
+    demo.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while demo.status("/readyz") == 200:
+        assert time.monotonic() < deadline, "readiness did not fail after SIGTERM"
+        time.sleep(0.05)
+    # Scrape through the grace period: the last answer comes after the workers drained
+    # and exited, from their folded files.
+    last = None
+    while demo.process.poll() is None and time.monotonic() < deadline + grace:
+        try:
+            last = demo.scrape()
+        except OSError:
+            break  # the server has stopped
+        time.sleep(0.2)
+    code, out, err = demo.finish()
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert "2 worker processes x 1 threads" in out
+    assert f"(merged from {directory.resolve()})" in out
+    assert last is not None
+    # Each worker counted its own samples; the merged counter is their sum.
+    assert demo.total("audio_samples_processed_total", last, **MEASURED) == _summary_count(out)
+    # The variable's directory is the user's: left in place, the dead workers' files
+    # folded into the aggregate.
+    assert not _cell_file_pids(directory) & workers
+    assert (directory / "vumeter-aggregate.json").is_file()
+
+
+_PROMETHEUS_CONFIG = {
+    "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+    "scrape_configs": [{"job_name": "vumeter-demo", "static_configs": [{"targets": []}]}],
+}
+
+
+def test_prometheus_scrapes_a_four_process_demo(demos: list[Demo], tmp_path: Path) -> None:
+    prometheus = require_binary("prometheus")
+    assert ENVIRONMENT_VARIABLE not in os.environ  # the demo must make its own directory
+    demo = Demo("--processes", "4", "--workers", "1", "--duration", "0", *LIGHT_LOAD)
+    demos.append(demo)
+    demo.wait_ready(timeout=START_TIMEOUT_S)
+
+    config = {**_PROMETHEUS_CONFIG}
+    config["scrape_configs"] = [
+        {"job_name": "vumeter-demo", "static_configs": [{"targets": [f"127.0.0.1:{demo.port}"]}]}
+    ]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    command = [
+        prometheus,
+        f"--config.file={tmp_path / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with running("prometheus", command, tmp_path) as server:
+        url = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{url}/-/ready", timeout=60)
+        api = PrometheusAPI(url)
+        queries = {
+            "up": 'up{job="vumeter-demo"}',
+            "workers": 'audio_processing_active_workers{worker_type="pipeline"}',
+            "measured": 'sum(audio_samples_processed_total{processor="measure",status="success"})',
+            "scored": "sum(audio_quality_score_count)",
+        }
+        seen: dict[str, float] = {}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert server.exit_status() is None, log_tail(server.log_path)
+            seen = {
+                name: float(result[0]["value"][1])
+                for name, expr in queries.items()
+                if (result := api.query(expr))
+            }
+            if seen.get("workers") == 4 and seen.get("measured", 0) >= 8 and "scored" in seen:
+                break
+            time.sleep(0.5)
+        assert seen.get("up") == 1.0, f"{seen}\n{log_tail(server.log_path)}"
+        # One series over the four processes, one worker thread each.
+        assert seen.get("workers") == 4.0, seen
+        assert seen.get("measured", 0) >= 8, seen
+        assert seen.get("scored", 0) >= 1, seen
+        # The scrapes were parsed and stored whole, not refused.
+        assert not api.query('scrape_samples_scraped{job="vumeter-demo"} == 0')
+
+    demo.process.send_signal(signal.SIGTERM)
+    code, out, err = demo.finish()
+    assert code == 0, err
+    assert "4 worker processes x 1 threads" in out
+    made = re.search(r"\(merged from (\S+)\)", out)
+    assert made, out
+    # The directory the demo made is gone with it.
+    assert not Path(made[1]).exists()
+
+
+@pytest.mark.parametrize("value", ["-1", "65"])
+def test_processes_out_of_range_is_a_usage_error(value: str) -> None:
+    from vumeter.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--processes", value])
+    assert exit_info.value.code == 2
