@@ -23,6 +23,8 @@ use vumeter_core::{
     MetricKind,
 };
 
+use vumeter_core::multiprocess::Retire;
+
 use crate::errors::{map_metric_error, type_error};
 
 /// A family whose labelled children keep their Python objects in the core's registry.
@@ -305,7 +307,10 @@ impl MetricFamily {
         self.require_labels()?;
         let key = self.canonical(values, None)?;
         // Dropped after the family's lock is released (the child may run a destructor).
-        let removed = each_family!(&self.core, f => f.remove(&key).map(|(_, c)| c.handle));
+        let removed = each_family!(&self.core, f => f.remove(&key).map(|(_, c)| {
+            c.core.retire();
+            c.handle
+        }));
         drop(removed);
         Ok(())
     }
@@ -341,7 +346,10 @@ impl MetricFamily {
         let removed = each_family!(&self.core, f => f
             .remove_matching(&filter)
             .into_iter()
-            .map(|(_, c)| c.handle)
+            .map(|(_, c)| {
+                c.core.retire();
+                c.handle
+            })
             .collect::<Vec<_>>());
         drop(removed);
         Ok(())
@@ -353,7 +361,11 @@ impl MetricFamily {
         if self.label_count() == 0 {
             return;
         }
-        each_family!(&self.core, f => drop(f.clear()));
+        each_family!(&self.core, f => {
+            let cleared = f.clear();
+            cleared.for_each_core(Retire::retire);
+            drop(cleared);
+        });
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

@@ -95,6 +95,12 @@ impl CounterCore {
         self.exemplar.clear();
     }
 
+    /// The storage behind the counts.
+    #[must_use]
+    pub fn cells(&self) -> &ShardedCells {
+        &self.cells
+    }
+
     #[must_use]
     pub fn created(&self) -> f64 {
         atomic_float::load(&self.created)

@@ -387,6 +387,13 @@ impl<C, H> ClearedChildren<C, H> {
     pub fn is_empty(&self) -> bool {
         self.0.len() == 0
     }
+
+    /// Calls `f` with each removed child's core.
+    pub fn for_each_core(&self, mut f: impl FnMut(&C)) {
+        for (_, child) in self.0.iter() {
+            f(&child.core);
+        }
+    }
 }
 
 #[cfg(test)]

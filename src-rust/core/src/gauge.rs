@@ -69,6 +69,12 @@ impl GaugeCore {
         atomic_float::store(self.cell(), value);
     }
 
+    /// The cells in the cell file, in multi-process mode.
+    #[must_use]
+    pub fn placed_cells(&self) -> Option<&ShardedCells> {
+        self.placed.as_ref()
+    }
+
     #[must_use]
     pub fn value(&self) -> f64 {
         atomic_float::load(self.cell())

@@ -234,6 +234,12 @@ impl HistogramCore {
         sum
     }
 
+    /// The storage behind the counts.
+    #[must_use]
+    pub fn cells(&self) -> &ShardedCells {
+        &self.cells
+    }
+
     #[must_use]
     pub fn created(&self) -> f64 {
         self.created

@@ -120,6 +120,14 @@ impl ShardedCells {
         this
     }
 
+    /// Takes placed cells out of merged scrapes (the child was removed); nothing for
+    /// cells in process memory.
+    pub fn retire(&self) {
+        if let Some(series) = &self.placed {
+            multiprocess::backend::retire(series);
+        }
+    }
+
     /// Whether the cells live in the cell file.
     #[must_use]
     pub fn is_placed(&self) -> bool {
@@ -257,9 +265,10 @@ impl ShardedCells {
 
 impl Drop for ShardedCells {
     fn drop(&mut self) {
-        if let Some(series) = &self.placed {
-            // Placed cells belong to the mapped file (or were leaked on purpose).
-            multiprocess::backend::retire(series);
+        if self.placed.is_some() {
+            // Placed cells belong to the mapped file (or were leaked on purpose), and
+            // keep counting: a process that ends drops its metrics, and what it
+            // recorded must stay in the merge. Only a removal retires them.
             return;
         }
         let layout = self.layout();

@@ -24,3 +24,30 @@ mod tests;
 
 pub use backend::{enable, enabled, EnableError, FamilyIdentity, SeriesIdentity};
 pub use merge::{GaugeMode, Kind, Merged, MergedFamily, Value};
+
+/// A metric child whose placed cells a removal takes out of merged scrapes.
+pub trait Retire {
+    /// Called when the child is removed from its family (`remove`, `clear`): its
+    /// series no longer counts in this process's file. A no-op in one process.
+    fn retire(&self);
+}
+
+impl Retire for crate::CounterCore {
+    fn retire(&self) {
+        self.cells().retire();
+    }
+}
+
+impl Retire for crate::HistogramCore {
+    fn retire(&self) {
+        self.cells().retire();
+    }
+}
+
+impl Retire for crate::GaugeCore {
+    fn retire(&self) {
+        if let Some(cells) = self.placed_cells() {
+            cells.retire();
+        }
+    }
+}

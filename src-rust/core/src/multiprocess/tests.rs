@@ -104,12 +104,19 @@ fn placed_metrics_scrape_from_their_file() {
         merged.families["t_depth"].series[&Vec::new()],
         Value::Gauge { value, .. } if value == 7.5
     ));
-    drop(idle);
+    drop(counter);
+    let merged = collect(&dir).unwrap().merged;
+    assert_eq!(
+        merged.families["t_jobs"].series.len(),
+        2,
+        "a dropped series still counts"
+    );
+    super::Retire::retire(&idle);
     let merged = collect(&dir).unwrap().merged;
     assert_eq!(
         merged.families["t_jobs"].series.len(),
         1,
-        "a dropped series retires"
+        "a retired series is gone"
     );
 }
 
