@@ -100,6 +100,20 @@ def _parts(collectors: list[Any], foreign: Callable[[Any], bytes]) -> list[_Part
     return parts
 
 
+def exporter_view(registry: CollectorRegistry) -> Any:
+    """``registry`` as prometheus_client's exporters (``push_to_gateway``,
+    ``start_http_server``) should see it: with a multi-process collector in it, without
+    this process's families that the merge already holds, which they would otherwise
+    write twice (and a Pushgateway refuses). Any other registry as it is.
+    """
+    collectors = _collectors_of(registry)
+    if collectors is None or not any(isinstance(c, MultiProcessCollector) for c in collectors):
+        return registry
+    return _Collectors(
+        [c for c in collectors if not (isinstance(c, _native.MetricFamily) and c._multiprocess)]
+    )
+
+
 def _render(
     registry: CollectorRegistry,
     foreign: Callable[[Any], bytes],

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import yaml
 from tests.demo.demo_process import LIGHT_LOAD, Demo
 from tests.ops.live_stack import PrometheusAPI, log_tail, running
 from tests.support.binaries import free_port, require_binary, wait_for_http
+from tests.support.gateways import running_pushgateway
 from vumeter.multiprocess import ENVIRONMENT_VARIABLE
 
 # Four spawned interpreters import numpy, scipy and pystoi at once on a shared 2-core box.
@@ -151,6 +153,25 @@ def test_prometheus_scrapes_a_four_process_demo(demos: list[Demo], tmp_path: Pat
     assert made, out
     # The directory the demo made is gone with it.
     assert not Path(made[1]).exists()
+
+
+def test_the_merge_is_pushed_to_a_pushgateway(demos: list[Demo]) -> None:
+    with running_pushgateway() as gateway:
+        demo = Demo(
+            "--processes", "2", "--workers", "1", "--duration", "4", "--grace-period", "0",
+            "--push-gateway", gateway.url, "--push-interval", "1", *LIGHT_LOAD,
+        )  # fmt: skip
+        demos.append(demo)
+        code, out, err = demo.finish(timeout=START_TIMEOUT_S)
+        assert code == 0, err
+        # A push with a series twice (this process's own, and inside the merge) is refused.
+        assert "push to Pushgateway" not in err, err
+        with urllib.request.urlopen(f"{gateway.url}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        # The final push comes after the workers drained: it holds every sample.
+        pushed = demo.total("audio_samples_processed_total", text, job="vumeter-demo", **MEASURED)
+        assert pushed == _summary_count(out)
+        assert gateway.sample("vumeter_push_failures_total", job="vumeter-demo") == 0
 
 
 @pytest.mark.parametrize("value", ["-1", "65"])

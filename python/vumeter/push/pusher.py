@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Final
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import default_handler, delete_from_gateway, push_to_gateway
 
+from vumeter.exposition import exporter_view
 from vumeter.push.metrics import PushMetrics, push_metrics_for
 from vumeter.runtime import BackgroundWorker, Backoff, Outage, seconds
 
@@ -196,7 +197,9 @@ class MetricsPusher(BackgroundWorker):
         push_to_gateway(
             self._url,
             job=self._job,
-            registry=self._registry,
+            # A registry with a multi-process collector holds this process's families
+            # twice: as themselves and inside the merge.
+            registry=exporter_view(self._registry),
             grouping_key=self._grouping_key,
             timeout=self._timeout,
             handler=self._handler,
