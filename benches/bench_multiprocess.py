@@ -3,7 +3,8 @@ multiprocess mode, side by side in one run.
 
 - **Per call**: a bound histogram child's ``observe(0.3)`` and a bound counter child's
   ``inc()``, each library and mode in a fresh subprocess (the mode is chosen once per
-  process, from ``PROMETHEUS_MULTIPROC_DIR``), in alternating rounds of subprocesses.
+  process, from ``PROMETHEUS_MULTIPROC_DIR``), in alternating rounds of subprocesses; each
+  subprocess reports the best of five ``timeit`` runs.
 - **Merge**: ``--processes`` live worker processes of each library with ``--children``
   histogram (8 buckets) and counter children each, merged and rendered by vumeter's
   ``MultiProcessCollector`` + ``vumeter.generate_latest`` and by prometheus_client's
@@ -54,6 +55,7 @@ CALL_MODES = (
     ("prometheus_client multi-process", "prometheus_client", True),
 )
 CALLS = {"child observe": "child.observe(0.3)", "Counter.inc": "counter.inc()"}
+_BEST_OF = 5
 GOALS = {"vs single-process": 1.5, "vs prometheus_client": 30.0, "merge": 30.0, "dead": 1.2}
 
 
@@ -67,7 +69,7 @@ class Sizes:
     dead_children: int
 
 
-FULL = Sizes(calls=200_000, repeats=7, processes=8, children=1000, dead=1000, dead_children=20)
+FULL = Sizes(calls=100_000, repeats=7, processes=8, children=1000, dead=1000, dead_children=20)
 QUICK = Sizes(calls=2_000, repeats=2, processes=2, children=20, dead=10, dead_children=5)
 
 
@@ -85,10 +87,12 @@ def _metrics(library: str) -> Any:
 
 
 def _time_calls(library: str, number: int) -> dict[str, float]:
+    """Seconds per call, the best of ``_BEST_OF`` runs of ``number`` calls: the machine is
+    shared, and a run that another process interrupted says nothing about the call."""
     histogram, counter = _metrics(library)
     namespace = {"child": histogram.labels("0"), "counter": counter.labels("0")}
     return {
-        shape: timeit.Timer(statement, globals=namespace).timeit(number) / number
+        shape: min(timeit.Timer(statement, globals=namespace).repeat(_BEST_OF, number)) / number
         for shape, statement in CALLS.items()
     }
 
@@ -298,7 +302,10 @@ def report(calls: dict[str, dict[str, float]], scrapes: ScrapeResult, sizes: Siz
         f"multi-process mode on {platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} cores; medians of {sizes.repeats} alternating rounds"
     )
-    print(f"per call ({sizes.calls} calls per subprocess, one subprocess per library and mode)")
+    print(
+        f"per call (one subprocess per library and mode and round, each the best of "
+        f"{_BEST_OF} runs of {sizes.calls} calls)"
+    )
     for shape in CALLS:
         ours = calls["vumeter multi-process"][shape]
         single = calls["vumeter"][shape]
