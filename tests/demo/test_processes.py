@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+import vumeter
 from tests.demo.demo_process import LIGHT_LOAD, Demo
 from tests.ops.live_stack import PrometheusAPI, log_tail, running
 from tests.support.binaries import free_port, require_binary, wait_for_http
 from tests.support.gateways import running_pushgateway
-from vumeter.multiprocess import ENVIRONMENT_VARIABLE
+from vumeter.multiprocess import ENVIRONMENT_VARIABLE, MultiProcessCollector
 
 # Four spawned interpreters import numpy, scipy and pystoi at once on a shared 2-core box.
 START_TIMEOUT_S = 180.0
@@ -88,6 +89,40 @@ def test_workers_counts_are_summed_in_one_scrape(demos: list[Demo], tmp_path: Pa
     # folded into the aggregate.
     assert not _cell_file_pids(directory) & workers
     assert (directory / "vumeter-aggregate.json").is_file()
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody has reaped yet has ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_workers_stop_when_the_main_process_is_killed(demos: list[Demo], tmp_path: Path) -> None:
+    directory = tmp_path / "multiproc"
+    directory.mkdir()
+    demo = Demo(
+        "--processes", "2", "--workers", "1", "--duration", "0", *LIGHT_LOAD,
+        env={ENVIRONMENT_VARIABLE: str(directory)},
+    )  # fmt: skip
+    demos.append(demo)
+    demo.wait_ready(timeout=START_TIMEOUT_S)
+    demo.wait_for("audio_samples_processed_total", 3, timeout=60, **MEASURED)
+    workers = _cell_file_pids(directory) - {demo.process.pid}
+    assert len(workers) == 2
+    demo.process.send_signal(signal.SIGKILL)
+    demo.process.communicate(timeout=60)  # the pipes close once the workers have exited
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in workers):
+        assert time.monotonic() < deadline, "the worker processes outlived the main process"
+        time.sleep(0.1)
+    # What they recorded is still there for the next scrape of the directory.
+    registry = vumeter.CollectorRegistry()
+    MultiProcessCollector(registry, directory)
+    text = vumeter.generate_latest(registry).decode()
+    assert demo.total("audio_samples_processed_total", text, **MEASURED) >= 3
 
 
 _PROMETHEUS_CONFIG = {

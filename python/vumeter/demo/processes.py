@@ -11,14 +11,15 @@ probes from an interpreter that no worker's computation holds.
 :func:`multiprocess_directory` provides the directory (``PROMETHEUS_MULTIPROC_DIR`` when
 set, else a fresh one removed at the end); :class:`ProcessPool` starts the processes with
 the ``spawn`` method, so each child imports vumeter afresh and enables multi-process mode
-from the variable before it creates a metric. A child ignores ``SIGINT`` (Ctrl-C reaches
-the whole process group; the main process decides when to stop), drains its queue when
-told to stop, and stops by itself if the main process disappears.
+from the variable before it creates a metric. A child ignores ``SIGINT`` and ``SIGTERM``
+(Ctrl-C reaches the whole process group; the main process decides when to stop), drains
+its queue when told to stop, and stops by itself if the main process disappears.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import math
 import multiprocessing
@@ -31,7 +32,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from multiprocessing.sharedctypes import SynchronizedArray
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Final
@@ -110,14 +110,15 @@ class _Channel:
     go: Event
     stop: Event
     ready: tuple[Event, ...]
-    stats: SynchronizedArray[float]
+    #: Without a lock: a worker killed while holding one would block the main process for
+    #: good, and a torn row only makes the progress bar lag a moment.
+    stats: ctypes.Array[ctypes.c_double]
 
     def publish(self, index: int, stats: DemoStats) -> None:
         processed, failed, excluded, median = stats.snapshot()
         row = (processed, failed, excluded, math.nan if median is None else median)
-        with self.stats.get_lock():
-            start = index * _STATS_FIELDS
-            self.stats[start : start + _STATS_FIELDS] = row
+        for offset, value in enumerate(row):
+            self.stats[index * _STATS_FIELDS + offset] = float(value)
 
 
 class ProcessPool:
@@ -138,7 +139,7 @@ class ProcessPool:
             go=context.Event(),
             stop=context.Event(),
             ready=tuple(context.Event() for _ in range(config.processes)),
-            stats=context.Array("d", _STATS_FIELDS * config.processes),
+            stats=context.RawArray(ctypes.c_double, _STATS_FIELDS * config.processes),
         )
         self._processes = [
             context.Process(
@@ -192,15 +193,14 @@ class ProcessPool:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.exitcode is None:
                 drained = False
-                process.terminate()
+                process.kill()  # workers ignore SIGTERM (see run_worker_process)
                 process.join(5.0)
         return drained
 
     def snapshot(self) -> tuple[int, int, int, float | None]:
         """Samples processed, failed and excluded over all processes, and the median of
         their last batch medians (``None`` before any batch was scored)."""
-        with self._channel.stats.get_lock():
-            values: list[float] = self._channel.stats[:]
+        values: list[float] = self._channel.stats[:]
         rows = [values[i : i + _STATS_FIELDS] for i in range(0, len(values), _STATS_FIELDS)]
         medians = [row[3] for row in rows if not math.isnan(row[3])]
         return (
@@ -220,7 +220,10 @@ def run_worker_process(
     parent: int,
 ) -> None:
     """The body of worker process ``index`` (spawned by :class:`ProcessPool`)."""
+    # Ctrl-C reaches the whole process group, and some supervisors send SIGTERM to all of
+    # it: the main process alone decides when to stop, and then every worker drains.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     metrics = default_metrics()
     logs = configure_logging(
         format=config.log_format,
