@@ -141,12 +141,13 @@ def test_receiver_down_never_blocks_and_counts_drops(
         service="enhancer",
         registry=registry,
         retry=FAST_RETRY,
-        timeout=0.5,
+        timeout=2.0,
         flush_interval=0.05,
     )
     logger.addHandler(handler)
-    # A blocked call would wait for the 0.5 s timeout; 0.15 s leaves room for GIL switches.
-    assert timed_logging(logger, 50) < 0.15
+    # A blocked call would wait for the 2 s timeout; 0.5 s leaves room for a loaded
+    # machine's scheduling and GIL switches.
+    assert timed_logging(logger, 50) < 0.5
     handler.flush(10)
 
     assert dropped(registry, "retries_exhausted") == 50
@@ -159,21 +160,22 @@ def test_receiver_down_never_blocks_and_counts_drops(
 def test_slow_receiver_fills_the_queue_and_drops_the_rest(
     receiver: HttpReceiver, registry: CollectorRegistry, logger: logging.Logger
 ) -> None:
-    receiver.delay = 1.0
+    receiver.delay = 3.0
     handler = LokiHandler(
         receiver.url,
         service="enhancer",
         registry=registry,
         retry=FAST_RETRY,
-        timeout=0.2,
+        timeout=1.0,
         max_queue=20,
         batch_size=10,
         flush_interval=0.01,
         close_timeout=1.0,
     )
     logger.addHandler(handler)
-    # While the shipper waits on the receiver (1 s delay, 0.2 s timeout), no call blocks.
-    assert timed_logging(logger, 200) < 0.15
+    # While the shipper waits on the receiver (3 s delay, 1 s timeout), no call blocks: a
+    # blocked call would take the 1 s timeout, 0.5 s leaves room for a loaded machine.
+    assert timed_logging(logger, 200) < 0.5
     assert dropped(registry, "queue_full") >= 150
     started = time.monotonic()
     logger.removeHandler(handler)

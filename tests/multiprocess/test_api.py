@@ -194,3 +194,33 @@ def test_an_unreadable_file_is_logged_and_left_out(
     logged = caplog.text
     assert "counter_9.db" in logged
     assert "left out of the scrape" in logged
+
+
+def test_exemplars_survive_the_merge(tmp_path: Path) -> None:
+    """The latest exemplar of each series and bucket over every process, live or folded
+    (prometheus_client's multiprocess mode keeps none)."""
+    first = [["inc_exemplar", "a", 1.0, "first"], ["observe_exemplar", "a", 0.75, "slow"]]
+    second = [["inc_exemplar", "a", 2.0, "second"], ["observe_exemplar", "a", 0.25, "fast"]]
+    live = Worker("vumeter", second, tmp_path, hold=True)
+    live.wait_done()
+    run_programs("vumeter", [first], tmp_path)  # ends first, but wrote later: its exemplars win
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=tmp_path)
+    text = vumeter.generate_openmetrics(registry).decode()
+    live.finish()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    (total,) = families["mp_jobs"].samples
+    assert total.value == 3.0
+    assert total.exemplar is not None
+    assert total.exemplar.labels == {"trace_id": "first"}
+    buckets = {
+        s.labels["le"]: s for s in families["mp_latency_seconds"].samples if "le" in s.labels
+    }
+    assert buckets["0.5"].exemplar is not None
+    assert buckets["0.5"].exemplar.labels == {"trace_id": "fast"}
+    assert buckets["1.0"].exemplar is not None
+    assert buckets["1.0"].exemplar.labels == {"trace_id": "slow"}
+    assert buckets["1.0"].exemplar.value == 0.75
+    folded = vumeter.generate_openmetrics(registry).decode()
+    assert 'trace_id="first"' in folded
+    assert 'trace_id="fast"' in folded

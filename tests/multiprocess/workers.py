@@ -47,7 +47,8 @@ def _families(library: Any) -> dict[str, Any]:
 def run(library: Any, program: list[list[Any]]) -> None:
     """Runs ``program``: ``["inc", key, amount]``, ``["observe", key, value]``,
     ``["set", mode, key, value]``, ``["gauge_inc", mode, key, amount]``,
-    ``["plain", amount]``."""
+    ``["plain", amount]``, ``["inc_exemplar", key, amount, trace_id]``,
+    ``["observe_exemplar", key, value, trace_id]``."""
     families = _families(library)
     for op in program:
         match op:
@@ -61,6 +62,10 @@ def run(library: Any, program: list[list[Any]]) -> None:
                 families[f"gauge_{mode}"].labels(key).inc(amount)
             case ["plain", amount]:
                 families["plain"].inc(amount)
+            case ["inc_exemplar", key, amount, trace]:
+                families["counter"].labels(key).inc(amount, {"trace_id": trace})
+            case ["observe_exemplar", key, value, trace]:
+                families["histogram"].labels(key).observe(value, {"trace_id": trace})
             case _:
                 raise ValueError(f"unknown operation {op!r}")
 

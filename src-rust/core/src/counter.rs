@@ -76,6 +76,7 @@ impl CounterCore {
     /// Adds `amount` and keeps `exemplar` as the series' latest exemplar.
     pub fn inc_with_exemplar(&self, amount: f64, exemplar: Exemplar) -> Result<(), MetricError> {
         self.inc(amount)?;
+        self.cells.mirror_exemplar(0, &exemplar);
         self.exemplar.store(1, 0, exemplar);
         Ok(())
     }

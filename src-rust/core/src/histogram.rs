@@ -180,6 +180,7 @@ impl HistogramCore {
         }
         let exemplar = Exemplar::new(labels, value, unix_now())?;
         let bucket = self.observe(value)?;
+        self.cells.mirror_exemplar(bucket, &exemplar);
         self.exemplars.store(self.layout.len(), bucket, exemplar);
         Ok(())
     }

@@ -80,7 +80,7 @@ pub struct ShardedCells {
     /// One pointer per shard to its `cells` cells, null until a thread writes it. A
     /// non-null pointer never changes until drop, except in a forked child, which
     /// clears placed pointers while it is the only thread (multiprocess::backend).
-    shards: Arc<[AtomicPtr<AtomicU64>]>,
+    shards: Box<[AtomicPtr<AtomicU64>]>,
     cells: usize,
     /// The series whose cells live in the cell file, in multi-process mode.
     placed: Option<Arc<SeriesIdentity>>,
@@ -125,6 +125,14 @@ impl ShardedCells {
     pub fn retire(&self) {
         if let Some(series) = &self.placed {
             multiprocess::backend::retire(series);
+        }
+    }
+
+    /// Copies `exemplar` into the cell file as the latest of `bucket`, when the cells
+    /// are placed there (exemplars otherwise live in process memory only).
+    pub fn mirror_exemplar(&self, bucket: usize, exemplar: &crate::exemplar::Exemplar) {
+        if let Some(series) = &self.placed {
+            multiprocess::backend::store_exemplar(series, bucket, exemplar);
         }
     }
 
@@ -269,11 +277,12 @@ impl Drop for ShardedCells {
             // Placed cells belong to the mapped file (or were leaked on purpose), and
             // keep counting: a process that ends drops its metrics, and what it
             // recorded must stay in the merge. Only a removal retires them.
+            multiprocess::backend::deregister(&self.shards);
             return;
         }
         let layout = self.layout();
-        for slot in self.shards.iter() {
-            let shard = slot.load(Ordering::Relaxed);
+        for slot in &mut self.shards {
+            let shard = *slot.get_mut();
             if !shard.is_null() {
                 // SAFETY: every non-null pointer was allocated by `allocate` with this
                 // layout, and `&mut self` means no reference to its cells is left.

@@ -4,13 +4,15 @@
 //! What prometheus_client's `MultiProcessCollector` gives, it gives here: counters as
 //! `_total`, histograms as cumulative buckets with `_count` and `_sum`, summaries as
 //! `_count` and `_sum`, gauges by their mode with a `pid` label for `all` and
-//! `liveall`, and no `_created` (the files keep no creation time).
+//! `liveall`, and no `_created` (the files keep no creation time). Exemplars survive
+//! the merge: the latest of each series and bucket over every process.
 
 use super::number::write_go_float;
 use super::samples::{Number, Rules, Sample, SampleKind, SampleSink};
 use super::SeriesLabels;
+use crate::exemplar::Exemplar;
 use crate::family::{Descriptor, MetricKind};
-use crate::multiprocess::merge::{GaugeMode, Kind, Merged, Value};
+use crate::multiprocess::merge::{GaugeMode, Kind, Merged, Value, TOTAL};
 
 fn metric_kind(kind: Kind) -> MetricKind {
     match kind {
@@ -45,10 +47,25 @@ pub fn shape_merged<S: SampleSink>(merged: &Merged, rules: Rules, sink: &mut S) 
             labels,
         );
         sink.family(&descriptor, family.series.len());
+        let with_exemplars = S::EXEMPLARS && !family.exemplars.is_empty();
+        let mut key = (Vec::new(), TOTAL);
         for (values, value) in &family.series {
             sink.series(values, &SeriesLabels::new(&descriptor, values));
+            if with_exemplars {
+                key.0.clone_from(values);
+            }
+            let mut exemplar_of = |which: u64| -> Option<&Exemplar> {
+                if !with_exemplars {
+                    return None;
+                }
+                key.1 = which;
+                family.exemplars.get(&key)
+            };
             match value {
-                Value::Counter(total) => sink.sample(plain(SampleKind::Total, *total)),
+                Value::Counter(total) => sink.sample(Sample {
+                    exemplar: exemplar_of(TOTAL),
+                    ..plain(SampleKind::Total, *total)
+                }),
                 Value::Gauge { value, .. } => sink.sample(plain(SampleKind::Value, *value)),
                 Value::Summary { count, sum } => {
                     sink.sample(plain(SampleKind::Count, *count));
@@ -61,7 +78,10 @@ pub fn shape_merged<S: SampleSink>(merged: &Merged, rules: Rules, sink: &mut S) 
                         le.clear();
                         write_go_float(&mut le, bound);
                         let text = std::str::from_utf8(&le).expect("numbers are ASCII");
-                        sink.sample(plain(SampleKind::Bucket(text), running));
+                        sink.sample(Sample {
+                            exemplar: exemplar_of(bound.to_bits()),
+                            ..plain(SampleKind::Bucket(text), running)
+                        });
                     }
                     // The rule of live histograms: no `_sum` when observations may be
                     // negative (OpenMetrics then drops `_count` with it).

@@ -12,10 +12,12 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 
-use super::format::{FamilyMeta, CELLS, FAMILY, RETIRE, SERIES};
+use super::exemplars::{self, SLOT_WORDS};
+use super::format::{FamilyMeta, CELLS, EXEMPLAR, FAMILY, RETIRE, SERIES};
 use super::writer::ProcessFile;
+use crate::exemplar::Exemplar;
 use crate::sync::Mutex;
 
 /// What a placed family is; shared by its series.
@@ -51,10 +53,15 @@ impl SeriesIdentity {
     }
 }
 
-/// The shard pointers of a placed child, shared with the backend so that a forked
-/// child can clear them.
+/// The shard pointers of a placed child, known to the backend (from placement until
+/// the child is dropped) so that a forked child can clear them.
 pub(crate) type Slots = [AtomicPtr<AtomicU64>];
 
+/// A registered child's shard pointers.
+struct SlotsPtr(*const AtomicPtr<AtomicU64>, usize);
+// SAFETY: the slots are atomics, valid from `register` until `deregister` (the child's
+// drop), and only reached under the backend's lock.
+unsafe impl Send for SlotsPtr {}
 struct Backend {
     dir: PathBuf,
     file: Option<ProcessFile>,
@@ -62,9 +69,10 @@ struct Backend {
     /// entry holds its identity alive, so an address is never reused while listed).
     families: HashMap<usize, (u32, Arc<FamilyIdentity>)>,
     series: HashMap<usize, (u32, Arc<SeriesIdentity>)>,
-    placed: Vec<Weak<Slots>>,
-    /// Pruned of dead entries when it reaches this length.
-    prune_at: usize,
+    /// Every placed child's shard pointers, by address.
+    placed: HashMap<usize, SlotsPtr>,
+    /// The exemplar slot of each (series, bucket) in `file`.
+    exemplar_slots: HashMap<(usize, u32), SlotPtr>,
     failures: u64,
 }
 
@@ -95,8 +103,8 @@ pub fn enable(dir: &Path) -> Result<(), EnableError> {
             file: None,
             families: HashMap::new(),
             series: HashMap::new(),
-            placed: Vec::new(),
-            prune_at: 64,
+            placed: HashMap::new(),
+            exemplar_slots: HashMap::new(),
             failures: 0,
         })
     });
@@ -128,17 +136,24 @@ pub fn failures() -> u64 {
     BACKEND.get().map_or(0, |b| b.lock().failures)
 }
 
-/// Registers a child's shard slots, so that a fork can clear them.
-pub(crate) fn register(slots: &Arc<Slots>) {
+/// Registers a child's shard slots, so that a fork can clear them; the child calls
+/// [`deregister`] when it is dropped.
+pub(crate) fn register(slots: &Slots) {
     let Some(backend) = BACKEND.get() else {
         return;
     };
-    let mut backend = backend.lock();
-    if backend.placed.len() >= backend.prune_at {
-        backend.placed.retain(|w| w.strong_count() > 0);
-        backend.prune_at = (backend.placed.len() * 2).max(64);
+    let address = slots.as_ptr() as usize;
+    backend
+        .lock()
+        .placed
+        .insert(address, SlotsPtr(slots.as_ptr(), slots.len()));
+}
+
+/// Forgets a child's shard slots (it is being dropped).
+pub(crate) fn deregister(slots: &Slots) {
+    if let Some(backend) = BACKEND.get() {
+        backend.lock().placed.remove(&(slots.as_ptr() as usize));
     }
-    backend.placed.push(Arc::downgrade(slots));
 }
 
 /// The cells of shard `shard` of `series` behind `slot`: the ones published there
@@ -182,6 +197,27 @@ pub(crate) fn announce(series: &Arc<SeriesIdentity>) {
     }
 }
 
+/// A slot's words in the file's mapping, which stays mapped for the process's life.
+struct SlotPtr(*const AtomicU64);
+// SAFETY: the pointer is only used under the backend's lock, and the mapping it points
+// into is shared memory that any thread may access atomically.
+unsafe impl Send for SlotPtr {}
+
+/// Writes `exemplar` as the latest of bucket `bucket` (0 for a counter) of `series` in
+/// this process's file, so that merged scrapes carry it.
+pub(crate) fn store_exemplar(series: &Arc<SeriesIdentity>, bucket: usize, exemplar: &Exemplar) {
+    let Some(backend) = BACKEND.get() else {
+        return;
+    };
+    let mut backend = backend.lock();
+    if backend
+        .store_exemplar(series, bucket as u32, exemplar)
+        .is_err()
+    {
+        backend.failures += 1;
+    }
+}
+
 /// Marks `series` removed in this process's file (its cells stop counting).
 pub(crate) fn retire(series: &Arc<SeriesIdentity>) {
     let Some(backend) = BACKEND.get() else {
@@ -207,6 +243,31 @@ pub fn file_path() -> Option<PathBuf> {
 }
 
 impl Backend {
+    fn store_exemplar(
+        &mut self,
+        series: &Arc<SeriesIdentity>,
+        bucket: u32,
+        exemplar: &Exemplar,
+    ) -> io::Result<()> {
+        let key = (Arc::as_ptr(series) as usize, bucket);
+        let slot = if let Some(slot) = self.exemplar_slots.get(&key) {
+            slot.0
+        } else {
+            let id = self.series_id(series)?;
+            let mut head = [0u8; 8];
+            head[..4].copy_from_slice(&id.to_le_bytes());
+            head[4..].copy_from_slice(&bucket.to_le_bytes());
+            let slot = self.file()?.append(EXEMPLAR, &head, &[], SLOT_WORDS)?;
+            self.exemplar_slots.insert(key, SlotPtr(slot));
+            slot
+        };
+        // SAFETY: `slot` points at SLOT_WORDS zeroed or slot-formatted words in a mapping
+        // that is never unmapped; the lock held makes this the only writer.
+        let words = unsafe { std::slice::from_raw_parts(slot, SLOT_WORDS) };
+        exemplars::write(words, exemplar);
+        Ok(())
+    }
+
     fn file(&mut self) -> io::Result<&mut ProcessFile> {
         if self.file.is_none() {
             let start = std::time::SystemTime::now()
@@ -272,13 +333,15 @@ pub(crate) fn after_fork_in_child() {
     }
     backend.families.clear();
     backend.series.clear();
-    for placed in &backend.placed {
-        if let Some(slots) = placed.upgrade() {
-            for slot in slots.iter() {
-                // The parent's cells stay mapped (leaked by `abandon`) and are never
-                // written again from here.
-                slot.store(std::ptr::null_mut(), Ordering::Release);
-            }
+    backend.exemplar_slots.clear();
+    for slots in backend.placed.values() {
+        // SAFETY: registered slots stay valid until their child deregisters them on
+        // drop, which takes the lock held here.
+        let slots = unsafe { std::slice::from_raw_parts(slots.0, slots.1) };
+        for slot in slots {
+            // The parent's cells stay mapped (leaked by `abandon`) and are never
+            // written again from here.
+            slot.store(std::ptr::null_mut(), Ordering::Release);
         }
     }
 }

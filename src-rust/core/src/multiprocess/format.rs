@@ -21,6 +21,8 @@
 //! - `CELLS`: series id (u32), shard (u32), then the shard's cells (u64 each), which
 //!   the writer keeps updating with atomic operations after publishing the record.
 //! - `RETIRE`: series id (u32): the series was removed, its cells no longer count.
+//! - `EXEMPLAR`: series id (u32), bucket (u32; 0 for a counter), then an exemplar slot
+//!   (see `exemplars`), rewritten in place under a sequence lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -39,6 +41,7 @@ pub const FAMILY: u32 = 1;
 pub const SERIES: u32 = 2;
 pub const CELLS: u32 = 3;
 pub const RETIRE: u32 = 4;
+pub const EXEMPLAR: u32 = 5;
 
 /// The bytes a record with `payload` bytes of payload takes, header included.
 #[must_use]
@@ -83,6 +86,13 @@ pub enum Record<'a> {
     },
     Retire {
         series: u32,
+    },
+    /// `slot` points at `words` atomic words of an exemplar slot.
+    Exemplar {
+        series: u32,
+        bucket: u32,
+        slot: *const AtomicU64,
+        words: usize,
     },
 }
 
@@ -154,6 +164,14 @@ pub unsafe fn read_records<'a>(
             },
             RETIRE if payload >= 4 => Record::Retire {
                 series: u32_at(body, 0),
+            },
+            EXEMPLAR if payload >= 8 && payload % 8 == 0 => Record::Exemplar {
+                series: u32_at(body, 0),
+                bucket: u32_at(body, 4),
+                // SAFETY: as for CELLS: the words follow the record's 16 header bytes.
+                #[allow(clippy::cast_ptr_alignment)]
+                slot: unsafe { base.add(pos + 16).cast::<AtomicU64>() },
+                words: (payload - 8) / 8,
             },
             _ => return Err("an unknown record"),
         };

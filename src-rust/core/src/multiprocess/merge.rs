@@ -10,6 +10,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::exemplar::Exemplar;
+
+/// The exemplar key of a counter's `_total` (a histogram's buckets use their bound's
+/// bits; this one is a NaN pattern, which no bound is).
+pub const TOTAL: u64 = u64::MAX;
+
 /// A gauge's multiprocess mode, as prometheus_client names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -115,6 +121,9 @@ pub struct MergedFamily {
     pub mode: Option<GaugeMode>,
     /// Label values in `labels` order (plus the pid for per-process gauges).
     pub series: BTreeMap<Vec<String>, Value>,
+    /// The latest exemplar of each series' `_total` ([`TOTAL`]) or bucket (its bound's
+    /// bits), over every process.
+    pub exemplars: BTreeMap<(Vec<String>, u64), Exemplar>,
 }
 
 /// Where a series comes from: its process, and whether that process still runs.
@@ -163,6 +172,7 @@ impl Merged {
                 labels: sorted.clone(),
                 mode,
                 series: BTreeMap::new(),
+                exemplars: BTreeMap::new(),
             });
         if family.kind != kind || family.labels != sorted || values.len() != labels.len() {
             self.conflicts += 1;
@@ -195,6 +205,25 @@ impl Merged {
         }
     }
 
+    /// Keeps `exemplar` for a series added with the same `labels` and `values` (its
+    /// `_total`, or the bucket of bound bits `which`) unless a later one is kept.
+    pub fn add_exemplar(
+        &mut self,
+        name: &str,
+        labels: &[String],
+        values: &[String],
+        which: u64,
+        exemplar: Exemplar,
+    ) {
+        let Some(family) = self.families.get_mut(name) else {
+            return;
+        };
+        let mut order: Vec<usize> = (0..labels.len()).collect();
+        order.sort_by(|&a, &b| labels[a].cmp(&labels[b]));
+        let key: Vec<String> = order.iter().map(|&i| values[i].clone()).collect();
+        keep_latest(&mut family.exemplars, (key, which), exemplar);
+    }
+
     /// Folds another merge into this one (the aggregate of dead processes into the
     /// live ones', say).
     pub fn absorb(&mut self, other: &Merged) {
@@ -221,6 +250,13 @@ impl Merged {
                 );
             }
         }
+        for (name, family) in &other.families {
+            if let Some(into) = self.families.get_mut(name) {
+                for (key, exemplar) in &family.exemplars {
+                    keep_latest(&mut into.exemplars, key.clone(), exemplar.clone());
+                }
+            }
+        }
         self.conflicts += other.conflicts;
     }
 
@@ -231,6 +267,23 @@ impl Merged {
         self.families
             .retain(|_, f| !f.mode.is_some_and(GaugeMode::live_only));
         self
+    }
+}
+
+fn keep_latest(
+    exemplars: &mut BTreeMap<(Vec<String>, u64), Exemplar>,
+    key: (Vec<String>, u64),
+    exemplar: Exemplar,
+) {
+    match exemplars.entry(key) {
+        std::collections::btree_map::Entry::Vacant(slot) => {
+            slot.insert(exemplar);
+        }
+        std::collections::btree_map::Entry::Occupied(mut slot) => {
+            if exemplar.timestamp > slot.get().timestamp {
+                slot.insert(exemplar);
+            }
+        }
     }
 }
 
@@ -309,7 +362,12 @@ struct StoredFamily {
     labels: Vec<String>,
     mode: Option<GaugeMode>,
     series: Vec<(Vec<String>, StoredValue)>,
+    /// (series, which, labels, value bits, timestamp bits).
+    #[serde(default)]
+    exemplars: Vec<StoredExemplar>,
 }
+
+type StoredExemplar = (Vec<String>, u64, Vec<(String, String)>, u64, u64);
 
 #[derive(Serialize, Deserialize)]
 enum StoredValue {
@@ -350,6 +408,19 @@ impl From<&Merged> for Stored {
                                 }
                             };
                             (key.clone(), stored)
+                        })
+                        .collect(),
+                    exemplars: f
+                        .exemplars
+                        .iter()
+                        .map(|((key, which), e)| {
+                            (
+                                key.clone(),
+                                *which,
+                                e.labels.clone(),
+                                bits(e.value),
+                                bits(e.timestamp),
+                            )
                         })
                         .collect(),
                 })
@@ -396,6 +467,18 @@ impl From<Stored> for Merged {
                     labels: f.labels,
                     mode: f.mode,
                     series,
+                    exemplars: f
+                        .exemplars
+                        .into_iter()
+                        .map(|(key, which, labels, value, timestamp)| {
+                            let exemplar = Exemplar {
+                                labels,
+                                value: float(value),
+                                timestamp: float(timestamp),
+                            };
+                            ((key, which), exemplar)
+                        })
+                        .collect(),
                 },
             );
         }

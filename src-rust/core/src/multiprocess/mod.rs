@@ -13,6 +13,7 @@
 
 pub mod backend;
 pub mod directory;
+pub mod exemplars;
 pub mod format;
 pub mod legacy;
 pub mod merge;

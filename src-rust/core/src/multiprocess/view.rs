@@ -3,14 +3,94 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::exemplars;
 use super::format::{read_records, FamilyMeta, Record};
-use super::merge::{GaugeMode, Kind, Merged, Origin, Value};
+use super::merge::{GaugeMode, Kind, Merged, Origin, Value, TOTAL};
 
 struct SeriesCells {
     family: u32,
     values: Vec<String>,
     /// (first cell, count) of each shard placed so far.
     shards: Vec<(*const AtomicU64, usize)>,
+    /// (bucket, slot, words) of each exemplar slot.
+    exemplars: Vec<(u32, *const AtomicU64, usize)>,
+}
+
+/// What a file's records say.
+#[derive(Default)]
+struct FileRecords {
+    families: HashMap<u32, (FamilyMeta, Kind, Option<GaugeMode>)>,
+    series: HashMap<u32, SeriesCells>,
+    /// Series ids in the order they were recorded.
+    order: Vec<u32>,
+    retired: HashSet<u32>,
+    malformed: bool,
+}
+
+impl FileRecords {
+    fn family(&mut self, id: u32, meta: &[u8]) {
+        let Ok(meta) = serde_json::from_slice::<FamilyMeta>(meta) else {
+            self.malformed = true;
+            return;
+        };
+        let Some(kind) = Kind::parse(&meta.kind) else {
+            self.malformed = true;
+            return;
+        };
+        let mode = if kind == Kind::Gauge {
+            GaugeMode::parse(&meta.mode)
+        } else {
+            None
+        };
+        self.families.insert(id, (meta, kind, mode));
+    }
+
+    fn series(&mut self, id: u32, family: u32, values: &[u8]) {
+        let Ok(values) = serde_json::from_slice::<Vec<String>>(values) else {
+            self.malformed = true;
+            return;
+        };
+        self.order.push(id);
+        self.series.insert(
+            id,
+            SeriesCells {
+                family,
+                values,
+                shards: Vec::new(),
+                exemplars: Vec::new(),
+            },
+        );
+    }
+
+    fn record(&mut self, record: Record<'_>) {
+        match record {
+            Record::Family { id, meta } => self.family(id, meta),
+            Record::Series { id, family, values } => self.series(id, family, values),
+            Record::Cells {
+                series,
+                cells,
+                count,
+                ..
+            } => {
+                if let Some(s) = self.series.get_mut(&series) {
+                    s.shards.push((cells, count));
+                }
+            }
+            Record::Retire { series } => {
+                self.retired.insert(series);
+            }
+            Record::Exemplar {
+                series,
+                bucket,
+                slot,
+                words,
+            } => {
+                if let Some(s) = self.series.get_mut(&series) {
+                    s.exemplars.push((bucket, slot, words));
+                }
+            }
+        }
+    }
 }
 
 /// Adds the series of the file mapped at `base` (`len` bytes) to `merged`.
@@ -24,65 +104,16 @@ pub unsafe fn merge_file(
     origin: Origin<'_>,
     merged: &mut Merged,
 ) -> Result<(), &'static str> {
-    let mut families: HashMap<u32, (FamilyMeta, Kind, Option<GaugeMode>)> = HashMap::new();
-    let mut series: HashMap<u32, SeriesCells> = HashMap::new();
-    let mut order: Vec<u32> = Vec::new();
-    let mut retired: HashSet<u32> = HashSet::new();
-    let mut malformed = false;
+    let mut records = FileRecords::default();
     // SAFETY: passed on from the caller.
-    unsafe {
-        read_records(base, len, |record| match record {
-            Record::Family { id, meta } => match serde_json::from_slice::<FamilyMeta>(meta) {
-                Ok(meta) => {
-                    let kind = Kind::parse(&meta.kind);
-                    let mode = GaugeMode::parse(&meta.mode);
-                    match kind {
-                        Some(kind) => {
-                            let mode = (kind == Kind::Gauge).then_some(mode).flatten();
-                            families.insert(id, (meta, kind, mode));
-                        }
-                        None => malformed = true,
-                    }
-                }
-                Err(_) => malformed = true,
-            },
-            Record::Series { id, family, values } => {
-                match serde_json::from_slice::<Vec<String>>(values) {
-                    Ok(values) => {
-                        order.push(id);
-                        series.insert(
-                            id,
-                            SeriesCells {
-                                family,
-                                values,
-                                shards: Vec::new(),
-                            },
-                        );
-                    }
-                    Err(_) => malformed = true,
-                }
-            }
-            Record::Cells {
-                series: id,
-                cells,
-                count,
-                ..
-            } => {
-                if let Some(s) = series.get_mut(&id) {
-                    s.shards.push((cells, count));
-                }
-            }
-            Record::Retire { series: id } => {
-                retired.insert(id);
-            }
-        })?;
-    }
-    for id in order {
-        if retired.contains(&id) {
+    unsafe { read_records(base, len, |record| records.record(record))? };
+    let mut malformed = records.malformed;
+    for id in &records.order {
+        if records.retired.contains(id) {
             continue;
         }
-        let s = &series[&id];
-        let Some((meta, kind, mode)) = families.get(&s.family) else {
+        let s = &records.series[id];
+        let Some((meta, kind, mode)) = records.families.get(&s.family) else {
             malformed = true;
             continue;
         };
@@ -101,6 +132,20 @@ pub unsafe fn merge_file(
             value,
             origin,
         );
+        for &(bucket, slot, words) in &s.exemplars {
+            let which = match kind {
+                Kind::Histogram => match meta.bounds.get(bucket as usize) {
+                    Some(&bound) => bound,
+                    None => continue,
+                },
+                _ => TOTAL,
+            };
+            // SAFETY: the slot comes from this mapping's records (see above).
+            let slot = unsafe { std::slice::from_raw_parts(slot, words) };
+            if let Some(exemplar) = exemplars::read(slot) {
+                merged.add_exemplar(&meta.name, &meta.labels, &s.values, which, exemplar);
+            }
+        }
     }
     if malformed {
         Err("a malformed record")
