@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,9 +22,13 @@ LIGHT_LOAD = ["--rate", "6", "--batch-size", "3", "--gpu-poll-interval", "0", "-
 
 
 class Demo:
-    """A ``vumeter demo`` subprocess on a free loopback port; ``env`` adds variables."""
+    """A ``vumeter demo`` subprocess on a free loopback port; ``env`` adds variables,
+    ``unset`` names variables of this process it must not inherit."""
 
-    def __init__(self, *arguments: str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, *arguments: str, env: Mapping[str, str] | None = None, unset: Sequence[str] = ()
+    ) -> None:
+        inherited = {key: value for key, value in os.environ.items() if key not in unset}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
@@ -33,7 +37,7 @@ class Demo:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            env={**inherited, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
