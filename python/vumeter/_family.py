@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from prometheus_client import metrics as _prometheus_metrics
 from prometheus_client.metrics_core import Metric
@@ -18,6 +18,8 @@ from prometheus_client.registry import CollectorRegistry
 from prometheus_client.samples import Exemplar, Sample
 
 from vumeter import _native
+from vumeter._naming import note_names
+from vumeter._subclassing import prepare_subclass
 from vumeter.cardinality import track_cardinality
 
 # Registries that hold vumeter metrics. prometheus_client's registry takes its lock in
@@ -57,7 +59,22 @@ def created_enabled() -> bool:
     return bool(getattr(_prometheus_metrics, "_use_created", True))
 
 
-class FamilyMixin:
+class FamilyType(type):
+    """The metaclass of Counter, Gauge and Histogram: a labelled child counts as an
+    instance of its family's class (and of the library class), as prometheus_client's
+    children are instances of theirs. An exact instance never reaches this (CPython
+    checks the type first), so it costs nothing on the families themselves."""
+
+    def __instancecheck__(cls, instance: object) -> bool:
+        if type.__instancecheck__(cls, instance):
+            return True
+        # Only the class's own child class: a subclass's children are instances of the
+        # library class too (their class derives from its child class), not the reverse.
+        child_class = cls.__dict__.get("_child_class")
+        return child_class is not None and isinstance(instance, child_class)
+
+
+class FamilyMixin(metaclass=FamilyType):
     """Mixed into Counter, Gauge and Histogram ahead of their native base.
 
     The final classes declare ``__slots__ = FAMILY_SLOTS``: without an instance dict,
@@ -74,7 +91,16 @@ class FamilyMixin:
     _labelnames: tuple[str, ...]
     _max_label_sets: int | None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The library classes set _family_base once they exist; every class made after
+        # that is a user's subclass.
+        family_base = getattr(cls, "_family_base", None)
+        if family_base is not None:
+            prepare_subclass(cls, family_base)
+
     def _register(self, registry: CollectorRegistry | None) -> None:
+        note_names(self, self._name, self._labelnames)
         if registry:
             _REGISTRIES.add(registry)
             registry.register(self)
@@ -117,5 +143,6 @@ class ChildMixin:
 
     __slots__ = ()
 
-    def labels(self, *values: Any, **labels: Any) -> Any:
+    def labels(self, *values: Any, **labels: Any) -> NoReturn:
+        """Always raises: a child has its labels already (as prometheus_client's)."""
         raise ValueError("this metric already has labels set; can not chain calls to .labels()")

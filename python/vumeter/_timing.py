@@ -2,6 +2,11 @@
 ``count_exceptions()`` and ``track_inprogress()``, with prometheus_client's semantics.
 Decorated coroutine functions are timed until they finish, not until they return a
 coroutine.
+
+A decorated function keeps its full signature for ``inspect.signature`` and
+``inspect.getfullargspec`` (frameworks read handler signatures), as the ``decorator``
+library keeps it: the wrapper carries the function's ``__signature__``, defaults and
+annotations. No code is generated per decoration, and a call costs one wrapper frame.
 """
 
 from __future__ import annotations
@@ -11,9 +16,41 @@ import inspect
 from collections.abc import Callable
 from timeit import default_timer
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TimedMetric(Protocol):
+    """What :class:`Timer` reports to: a histogram (``observe``) or a gauge (``set``),
+    family or child."""
+
+    def labels(self, *values: object, **labels: object) -> Any: ...
+
+
+class IncrementedMetric(Protocol):
+    """What :class:`ExceptionCounter` increments: a counter, family or child."""
+
+    def inc(self, amount: float = 1.0) -> None: ...
+
+
+class TrackedGauge(Protocol):
+    """What :class:`InprogressTracker` moves up and down: a gauge, family or child."""
+
+    def inc(self, amount: float = 1.0) -> None: ...
+
+    def dec(self, amount: float = 1.0) -> None: ...
+
+
+def _keep_signature(wrapper: Callable[..., Any], func: Callable[..., Any]) -> None:
+    """Gives ``wrapper`` what introspection reads of ``func`` beyond ``functools.wraps``:
+    the signature (``getfullargspec`` does not follow ``__wrapped__``), and the defaults
+    that code reading ``__defaults__`` directly expects."""
+    wrapper.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
+    for attribute in ("__defaults__", "__kwdefaults__"):
+        # Only functions have them; a callable object or a builtin may not.
+        if hasattr(func, attribute):
+            setattr(wrapper, attribute, getattr(func, attribute))
 
 
 def _decorate(manager_factory: Callable[[], Any], func: F) -> F:
@@ -25,6 +62,7 @@ def _decorate(manager_factory: Callable[[], Any], func: F) -> F:
             with manager_factory():
                 return await func(*args, **kwargs)
 
+        _keep_signature(async_wrapper, func)
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(func)
@@ -32,13 +70,14 @@ def _decorate(manager_factory: Callable[[], Any], func: F) -> F:
         with manager_factory():
             return func(*args, **kwargs)
 
+    _keep_signature(wrapper, func)
     return wrapper  # type: ignore[return-value]
 
 
 class Timer:
     """Times a block or function and reports the seconds to ``metric.<callback_name>``."""
 
-    def __init__(self, metric: Any, callback_name: str) -> None:
+    def __init__(self, metric: TimedMetric, callback_name: Literal["observe", "set"]) -> None:
         self._metric = metric
         self._callback_name = callback_name
         self._start = 0.0
@@ -58,7 +97,7 @@ class Timer:
         self.duration = max(default_timer() - self._start, 0.0)
         getattr(self._metric, self._callback_name)(self.duration)
 
-    def labels(self, *values: Any, **labels: Any) -> None:
+    def labels(self, *values: object, **labels: object) -> None:
         """Chooses the labelled child to report to, inside the timed block."""
         self._metric = self._metric.labels(*values, **labels)
 
@@ -71,7 +110,9 @@ class ExceptionCounter:
     """Increments a counter when an exception of the given type leaves the block."""
 
     def __init__(
-        self, counter: Any, exception: type[BaseException] | tuple[type[BaseException], ...]
+        self,
+        counter: IncrementedMetric,
+        exception: type[BaseException] | tuple[type[BaseException], ...],
     ) -> None:
         self._counter = counter
         self._exception = exception
@@ -96,7 +137,7 @@ class ExceptionCounter:
 class InprogressTracker:
     """Increments a gauge on entry and decrements it on exit."""
 
-    def __init__(self, gauge: Any) -> None:
+    def __init__(self, gauge: TrackedGauge) -> None:
         self._gauge = gauge
 
     def __enter__(self) -> None:

@@ -3,25 +3,39 @@
 ``generate_latest`` and ``generate_openmetrics`` render vumeter's families and
 multi-process merges in Rust and hand every other collector (process metrics, custom
 collectors, prometheus_client's own metrics) to prometheus_client, preserving
-registration order, so one call serves a mixed registry.
+registration order, so one call serves a mixed registry. Both take prometheus_client's
+arguments (``escaping``, ``version``) and ``choose_encoder`` answers what
+prometheus_client's does for an ``Accept`` header.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from prometheus_client import exposition as _prometheus_text
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import exposition as _prometheus_openmetrics
-from prometheus_client.registry import REGISTRY, CollectorRegistry
+from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
 
 from vumeter import _native
 from vumeter._family import created_enabled
+from vumeter._naming import all_names_legacy, has_legacy_names
 from vumeter.multiprocess import MultiProcessCollector
 
-CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
-"""Content type of the Prometheus text format that :func:`generate_latest` writes."""
+ALLOWUTF8 = "allow-utf-8"
+UNDERSCORES = "underscores"
+DOTS = "dots"
+VALUES = "values"
+ESCAPING_SCHEMES = (ALLOWUTF8, UNDERSCORES, DOTS, VALUES)
+
+CONTENT_TYPE_PLAIN_0_0_4 = "text/plain; version=0.0.4; charset=utf-8"
+"""Content type of the Prometheus text format 0.0.4."""
+CONTENT_TYPE_PLAIN_1_0_0 = "text/plain; version=1.0.0; charset=utf-8"
+"""Content type of the Prometheus text format 1.0.0 (0.0.4 with escaped UTF-8 names)."""
+CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_1_0_0
+"""prometheus_client's ``CONTENT_TYPE_LATEST`` (the same value)."""
 CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 """Content type of the OpenMetrics 1.0 text that :func:`generate_openmetrics` writes."""
 
@@ -68,11 +82,19 @@ def _collectors_of(registry: Any) -> list[Any] | None:
 
 
 _Part = _native.MetricFamily | _native.MultiProcessSource | bytes
+NativeTest = Callable[[_native.MetricFamily], bool]
 
 
-def _parts(collectors: list[Any], foreign: Callable[[Any], bytes]) -> list[_Part]:
-    """vumeter's families and multi-process merges as they are, and each run of other
-    collectors rendered by prometheus_client (``foreign``), in registration order.
+def _nothing_native(family: _native.MetricFamily) -> bool:
+    return False
+
+
+def _parts(
+    collectors: list[Any], foreign: Callable[[Any], bytes], native: NativeTest
+) -> list[_Part]:
+    """vumeter's families that ``native`` accepts, and multi-process merges, as they
+    are, and each run of other collectors rendered by prometheus_client (``foreign``),
+    in registration order.
 
     With a multi-process collector in the registry, the families this process placed in
     the cell files are left out: the merge already holds their series.
@@ -81,20 +103,21 @@ def _parts(collectors: list[Any], foreign: Callable[[Any], bytes]) -> list[_Part
     parts: list[_Part] = []
     run: list[Any] = []
     for collector in collectors:
-        native: _Part | None = None
+        part: _Part | None = None
         if isinstance(collector, _native.MetricFamily):
             if merging and collector._multiprocess:
                 continue
-            native = collector
-        elif isinstance(collector, MultiProcessCollector):
-            native = collector._source
-        if native is None:
+            if native(collector):
+                part = collector
+        elif isinstance(collector, MultiProcessCollector) and _merge_is_native(native):
+            part = collector._source
+        if part is None:
             run.append(collector)
             continue
         if run:
             parts.append(foreign(_Collectors(run)))
             run = []
-        parts.append(native)
+        parts.append(part)
     if run:
         parts.append(foreign(_Collectors(run)))
     return parts
@@ -114,55 +137,155 @@ def exporter_view(registry: CollectorRegistry) -> Any:
     )
 
 
+def _without_colon(family: _native.MetricFamily) -> bool:
+    return has_legacy_names(family) and ":" not in family._name
+
+
+def _merge_is_native(native: NativeTest) -> bool:
+    """Whether a multi-process merge can be rendered natively under the scheme whose
+    family test is ``native``. The merged names are known only from the files; the
+    processes of one deployment run the same code, so their names are this one's."""
+    if native is has_legacy_names:
+        return all_names_legacy()
+    if native is _without_colon:
+        return all_names_legacy(colons=False)
+    return False
+
+
+def _native_test(escaping: str, openmetrics: bool) -> NativeTest:
+    """Which families the native renderer writes as prometheus_client does under
+    ``escaping``.
+
+    The native renderer writes names as they are. prometheus_client leaves classic names
+    alone under ``allow-utf-8`` and (text format) ``underscores`` and ``values``; other
+    cases rewrite some names (``dots`` doubles every ``_``; OpenMetrics sample names lose
+    their ``:`` under ``underscores`` and gain a ``U__`` prefix under ``values``), and a
+    UTF-8 name is quoted or escaped. Those families, rare, are rendered by
+    prometheus_client from their samples: the same bytes, at its speed; the others of
+    the registry stay native.
+    """
+    if escaping == ALLOWUTF8 or (not openmetrics and escaping in (UNDERSCORES, VALUES)):
+        return has_legacy_names
+    if openmetrics and escaping == UNDERSCORES:
+        return _without_colon
+    return _nothing_native
+
+
 def _render(
-    registry: CollectorRegistry,
+    registry: Collector,
     foreign: Callable[[Any], bytes],
     native: Callable[[list[_Part], bool], bytes],
+    test: NativeTest,
 ) -> bytes | None:
     collectors = _collectors_of(registry)
     if collectors is None:
         return None
     try:
-        return native(_parts(collectors, foreign), created_enabled())
+        return native(_parts(collectors, foreign, test), created_enabled())
     finally:
         for collector in collectors:
             if isinstance(collector, MultiProcessCollector):
                 collector._log_problems()
 
 
-def _openmetrics_without_eof(registry: Any) -> bytes:
-    text: bytes = _prometheus_openmetrics.generate_latest(registry)  # type: ignore[no-untyped-call]
-    return text.removesuffix(_EOF)
-
-
-def generate_latest(registry: CollectorRegistry = REGISTRY) -> bytes:
-    """The registry in Prometheus text format 0.0.4 (what prometheus_client's
-    ``generate_latest`` returns, byte for byte)."""
-    text = _render(registry, _prometheus_text.generate_latest, _native.render_text)
+def generate_latest(registry: Collector = REGISTRY, escaping: str = UNDERSCORES) -> bytes:
+    """The registry in Prometheus text format (what prometheus_client's
+    ``generate_latest(registry, escaping)`` returns, byte for byte)."""
+    foreign = partial(_prometheus_text.generate_latest, escaping=escaping)
+    test = _native_test(escaping, openmetrics=False)
+    text = _render(registry, foreign, _native.render_text, test)
     if text is None:
-        return _prometheus_text.generate_latest(registry)
+        return _prometheus_text.generate_latest(registry, escaping)
     return text
 
 
-def generate_openmetrics(registry: CollectorRegistry = REGISTRY) -> bytes:
-    """The registry in OpenMetrics 1.0 text, with exemplars and ``# EOF``.
+def _openmetrics_without_eof(registry: Any, escaping: str, version: str) -> bytes:
+    text: bytes = _prometheus_openmetrics.generate_latest(  # type: ignore[no-untyped-call]
+        registry, escaping, version
+    )
+    return text.removesuffix(_EOF)
 
-    The same as prometheus_client's OpenMetrics output, except that a histogram whose
-    first bucket bound is negative has neither ``_sum`` nor ``_count`` (prometheus_client
-    writes ``_count`` alone, which the OpenMetrics specification forbids and
-    prometheus_client's own parser refuses); its ``+Inf`` bucket carries the count.
+
+def generate_openmetrics(
+    registry: Collector = REGISTRY, escaping: str = UNDERSCORES, version: str = "1.0.0"
+) -> bytes:
+    """The registry in OpenMetrics text, with exemplars and ``# EOF`` (prometheus_client's
+    ``openmetrics.exposition.generate_latest(registry, escaping, version)``).
+
+    The same as prometheus_client's output, except that a histogram whose first bucket
+    bound is negative has neither ``_sum`` nor ``_count`` (prometheus_client writes
+    ``_count`` alone, which the OpenMetrics specification forbids and prometheus_client's
+    own parser refuses); its ``+Inf`` bucket carries the count.
     """
-    text = _render(registry, _openmetrics_without_eof, _native.render_openmetrics)
+    foreign = partial(_openmetrics_without_eof, escaping=escaping, version=version)
+    test = _native_test(escaping, openmetrics=True)
+    text = _render(registry, foreign, _native.render_openmetrics, test)
     if text is None:
-        whole: bytes = _prometheus_openmetrics.generate_latest(registry)  # type: ignore[no-untyped-call]
+        whole: bytes = _prometheus_openmetrics.generate_latest(  # type: ignore[no-untyped-call]
+            registry, escaping, version
+        )
         return whole
     return text
 
 
-def choose_encoder(accept_header: str | None) -> tuple[Callable[[CollectorRegistry], bytes], str]:
-    """The renderer and content type for an HTTP ``Accept`` header: OpenMetrics when the
-    client lists ``application/openmetrics-text``, Prometheus text 0.0.4 otherwise."""
+def _parameter(tokens: list[str], key: str) -> str:
+    """The value of the first ``key=value`` parameter among an ``Accept`` entry's tokens."""
+    for token in tokens:
+        if "=" not in token:
+            continue
+        name, value = token.strip().split("=", 1)
+        if name == key:
+            return value
+    return ""
+
+
+def _escaping_of(tokens: list[str]) -> str:
+    # Only the first escaping parameter counts; an unknown scheme means underscores.
+    for token in tokens:
+        if "=" not in token:
+            continue
+        name, value = token.strip().split("=", 1)
+        if name == "escaping":
+            return value if value in ESCAPING_SCHEMES else UNDERSCORES
+    return UNDERSCORES
+
+
+def _version_at_least_1(version: str) -> bool:
+    parts: list[int | str] = []
+    for part in version.split("."):
+        try:
+            parts.append(int(part))
+        except ValueError:
+            parts.append(part)
+    # prometheus_client compares the tuples; an int against a str raises TypeError there too.
+    return tuple(parts) >= (1, 0, 0)
+
+
+def choose_encoder(accept_header: str | None) -> tuple[Callable[[Collector], bytes], str]:
+    """The renderer and content type for an HTTP ``Accept`` header, exactly as
+    prometheus_client's ``choose_encoder`` answers: OpenMetrics for
+    ``application/openmetrics-text`` (with its ``version`` and ``escaping``), Prometheus
+    text 1.0.0 for ``text/plain; version=1.0.0`` or later, text 0.0.4 otherwise."""
     for accepted in (accept_header or "").split(","):
-        if accepted.split(";")[0].strip() == "application/openmetrics-text":
-            return generate_openmetrics, CONTENT_TYPE_OPENMETRICS
-    return generate_latest, CONTENT_TYPE_LATEST
+        tokens = accepted.split(";")
+        media_type = tokens[0].strip()
+        if media_type == "application/openmetrics-text":
+            version = _parameter(tokens, "version")
+            escaping = _escaping_of(tokens)
+            if not version:
+                encoder = partial(generate_openmetrics, escaping=UNDERSCORES, version="1.0.0")
+                return encoder, CONTENT_TYPE_OPENMETRICS
+            if _version_at_least_1(version):
+                content_type = (
+                    f"application/openmetrics-text; version={version}; charset=utf-8; "
+                    f"escaping={escaping}"
+                )
+                encoder = partial(generate_openmetrics, escaping=escaping, version=version)
+                return encoder, content_type
+        elif media_type == "text/plain":
+            version = _parameter(tokens, "version")
+            escaping = _escaping_of(tokens)
+            if version and _version_at_least_1(version):
+                content_type = f"{CONTENT_TYPE_LATEST}; escaping={escaping}"
+                return partial(generate_latest, escaping=escaping), content_type
+    return generate_latest, CONTENT_TYPE_PLAIN_0_0_4

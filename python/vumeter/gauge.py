@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from vumeter import _native
 from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, validate_labelnames
-from vumeter._timing import InprogressTracker, Timer
+from vumeter._subclassing import captured, is_probe
+from vumeter._timing import InprogressTracker, TimedMetric, Timer, TrackedGauge
 
 # How a gauge's values from several processes merge in multi-process mode
 # (vumeter.multiprocess; docs/multiprocess.md), prometheus_client's modes. In one process
@@ -33,12 +35,12 @@ MULTIPROCESS_MODES = frozenset(
 class _GaugeMethods:
     __slots__ = ()
 
-    def track_inprogress(self) -> InprogressTracker:
+    def track_inprogress(self: TrackedGauge) -> InprogressTracker:
         """Increments on entering a block or function, decrements on leaving it."""
         FamilyMixin._raise_if_not_observable(self)  # type: ignore[arg-type]
         return InprogressTracker(self)
 
-    def time(self) -> Timer:
+    def time(self: TimedMetric) -> Timer:
         """Sets the gauge to the duration in seconds of a block or function."""
         return Timer(self, "set")
 
@@ -57,6 +59,15 @@ class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
     """
 
     __slots__ = FAMILY_SLOTS
+    _family_base: ClassVar[type[Gauge]]
+    _child_class: ClassVar[type[GaugeChild]]
+
+    if TYPE_CHECKING:
+        # The native labels() returns whatever child class the family was made with;
+        # for type checkers, it is this family's.
+        def labels(self, *values: object, **labels: object) -> GaugeChild:
+            """The child for these label values, created on first use."""
+            ...
 
     def __new__(
         cls,
@@ -81,13 +92,34 @@ class Gauge(_GaugeMethods, FamilyMixin, _native.GaugeFamily):
             documentation,
             unit,
             names,
-            GaugeChild,
+            cls._child_class,
             max_label_sets,
             multiprocess_mode,
         )
         self._register(registry)
         return self
 
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: CollectorRegistry | None = REGISTRY,
+        multiprocess_mode: str = "all",
+        *,
+        max_label_sets: int | None = None,
+    ) -> None:
+        """The gauge is built by ``__new__``; a subclass's ``__init__`` may call this
+        with the arguments to build it from (see :mod:`vumeter._subclassing`)."""
+        if is_probe(self):
+            raise captured(locals())
+
+
+Gauge._family_base = Gauge
+Gauge._child_class = GaugeChild
 
 # Vectorcall fast paths for inc(), dec(), set() and labels() (see
 # src-rust/bindings/src/fastcall.rs).

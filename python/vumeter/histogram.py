@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from vumeter import _native
 from vumeter._family import FAMILY_SLOTS, ChildMixin, FamilyMixin
 from vumeter._naming import build_full_name, prepare_buckets, validate_labelnames
-from vumeter._timing import Timer
+from vumeter._subclassing import captured, is_probe
+from vumeter._timing import TimedMetric, Timer
 
 INF = float("inf")
 DEFAULT_BUCKETS: tuple[float, ...] = (
@@ -46,7 +48,7 @@ def linear_buckets(start: float, width: float, count: int) -> tuple[float, ...]:
 class _HistogramMethods:
     __slots__ = ()
 
-    def time(self) -> Timer:
+    def time(self: TimedMetric) -> Timer:
         """Observes the duration in seconds of a block or function."""
         return Timer(self, "observe")
 
@@ -64,6 +66,15 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
     """
 
     __slots__ = FAMILY_SLOTS
+    _family_base: ClassVar[type[Histogram]]
+    _child_class: ClassVar[type[HistogramChild]]
+
+    if TYPE_CHECKING:
+        # The native labels() returns whatever child class the family was made with;
+        # for type checkers, it is this family's.
+        def labels(self, *values: object, **labels: object) -> HistogramChild:
+            """The child for these label values, created on first use."""
+            ...
 
     DEFAULT_BUCKETS = DEFAULT_BUCKETS
 
@@ -84,11 +95,32 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
         names = validate_labelnames(labelnames, reserved=("le",))
         bounds = prepare_buckets(buckets)
         self = super().__new__(
-            cls, full_name, documentation, unit, names, HistogramChild, bounds, max_label_sets
+            cls, full_name, documentation, unit, names, cls._child_class, bounds, max_label_sets
         )
         self._register(registry)
         return self
 
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: CollectorRegistry | None = REGISTRY,
+        buckets: Sequence[float | str] = DEFAULT_BUCKETS,
+        *,
+        max_label_sets: int | None = None,
+    ) -> None:
+        """The histogram is built by ``__new__``; a subclass's ``__init__`` may call this
+        with the arguments to build it from (see :mod:`vumeter._subclassing`)."""
+        if is_probe(self):
+            raise captured(locals())
+
+
+Histogram._family_base = Histogram
+Histogram._child_class = HistogramChild
 
 # Vectorcall fast paths for observe() and labels() (see src-rust/bindings/src/fastcall.rs).
 _native.install_fast_paths(Histogram)

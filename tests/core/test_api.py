@@ -212,16 +212,6 @@ def test_repr_and_str(registry: CollectorRegistry) -> None:
     assert bool(c)
 
 
-def test_choose_encoder() -> None:
-    encoder, content_type = vumeter.choose_encoder("application/openmetrics-text; version=1.0.0")
-    assert encoder is vumeter.generate_openmetrics
-    assert content_type.startswith("application/openmetrics-text")
-    encoder, content_type = vumeter.choose_encoder("text/plain")
-    assert encoder is vumeter.generate_latest
-    assert content_type == vumeter.CONTENT_TYPE_LATEST
-    assert vumeter.choose_encoder(None)[0] is vumeter.generate_latest
-
-
 def test_default_registry_is_prometheus_clients() -> None:
     assert vumeter.REGISTRY is prometheus_client.REGISTRY
     name = "vumeter_test_default_registry_total"

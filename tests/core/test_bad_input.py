@@ -3,26 +3,66 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 
 import numpy as np
+import prometheus_client
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, validation
 
 import vumeter
 from vumeter import CardinalityLimitExceeded, Counter, Gauge, Histogram
 
+NAMES = ["", "1abc", "has-dash", "spaced name", "ünïcode", "a.b", "utf8.cc", "a:b", "ok_name"]
+LABEL_NAMES = ["1x", "a-b", "k.é", "__reserved", "", "fine"]
 
-@pytest.mark.parametrize("name", ["", "1abc", "has-dash", "spaced name", "ünïcode", "a.b"])
-def test_invalid_metric_names(registry: CollectorRegistry, name: str) -> None:
-    with pytest.raises(ValueError, match=r"(?i)metric name"):
-        Counter(name, "doc", registry=registry)
+
+@pytest.fixture(params=[False, True], ids=["utf8", "legacy"])
+def legacy_validation(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """prometheus_client's name validation scheme, switched for the test."""
+    if request.param:
+        validation.enable_legacy_validation()
+    try:
+        yield request.param
+    finally:
+        validation.disable_legacy_validation()
+
+
+def _accepted(make: Callable[[], object]) -> bool:
+    try:
+        make()
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_metric_names_accepted_as_prometheus_client_accepts_them(
+    legacy_validation: bool, name: str
+) -> None:
+    theirs = _accepted(lambda: prometheus_client.Counter(name, "doc", registry=None))
+    assert _accepted(lambda: Counter(name, "doc", registry=None)) == theirs
+    assert theirs == (name != "" and (not legacy_validation or name in ("a:b", "ok_name")))
+
+
+@pytest.mark.parametrize("label", LABEL_NAMES)
+def test_label_names_accepted_as_prometheus_client_accepts_them(
+    legacy_validation: bool, label: str
+) -> None:
+    theirs = _accepted(lambda: prometheus_client.Gauge("g", "doc", [label], registry=None))
+    assert _accepted(lambda: Gauge("g", "doc", [label], registry=None)) == theirs
+
+
+def test_an_unencodable_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="UTF-8"):
+        Counter("lone\ud800surrogate", "doc", registry=None)
+    with pytest.raises(ValueError, match="UTF-8"):
+        Counter("c", "doc", ["lone\ud800"], registry=None)
 
 
 @pytest.mark.parametrize(
     ("labelnames", "message"),
     [
-        (["1x"], "Invalid label metric name"),
-        (["a-b"], "Invalid label metric name"),
         (["__reserved"], "Reserved label metric name"),
         (["a", "a"], "Duplicate label names"),
     ],

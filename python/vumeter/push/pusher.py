@@ -30,9 +30,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Final
 
 from prometheus_client import REGISTRY, CollectorRegistry
-from prometheus_client.exposition import default_handler, delete_from_gateway, push_to_gateway
+from prometheus_client.exposition import default_handler
 
-from vumeter.exposition import exporter_view
+from vumeter.exporters import delete_from_gateway, push_to_gateway
 from vumeter.push.metrics import PushMetrics, push_metrics_for
 from vumeter.runtime import BackgroundWorker, Backoff, Outage, seconds
 
@@ -197,9 +197,7 @@ class MetricsPusher(BackgroundWorker):
         push_to_gateway(
             self._url,
             job=self._job,
-            # A registry with a multi-process collector holds this process's families
-            # twice: as themselves and inside the merge.
-            registry=exporter_view(self._registry),
+            registry=self._registry,
             grouping_key=self._grouping_key,
             timeout=self._timeout,
             handler=self._handler,

@@ -81,7 +81,7 @@ def encode_metrics(
         if not isinstance(registry, CollectorRegistry):
             raise TypeError("name[] filtering needs a CollectorRegistry")
         registry = registry.restricted_registry(list(names))
-    body = encoder(registry)  # type: ignore[arg-type]
+    body = encoder(registry)
     if gzip_accepted(accept_encoding):
         # mtime=0: one zlib call (which releases the GIL), no timestamp in the header.
         return EncodedMetrics(gzip.compress(body, GZIP_LEVEL, mtime=0), content_type, "gzip")

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
-use vumeter_core::clock::unix_now;
 use vumeter_core::multiprocess::FamilyIdentity;
 use vumeter_core::{CounterCore, Descriptor, Exemplar, MetricKind};
 
@@ -21,7 +20,7 @@ fn inc(
 ) -> PyResult<()> {
     match crate::exemplars::resolve(py, exemplar)? {
         None => core.inc(amount),
-        Some(labels) => Exemplar::new(labels, amount, unix_now())
+        Some(labels) => Exemplar::new(labels, amount, crate::pyclock::now(py))
             .and_then(|e| core.inc_with_exemplar(amount, e)),
     }
     .map_err(map_metric_error)
@@ -59,10 +58,11 @@ impl CounterFamily {
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Counter, labelnames);
         let placement = placement(&descriptor, &[], "");
-        let (family, unlabelled) =
+        let (family, unlabelled) = crate::pyclock::at_now(child_type.py(), || {
             new_family::<_, CounterChild>(&child_type, descriptor, max_label_sets, || {
                 CounterCore::placed(series_of(placement.as_ref(), &[]))
-            })?;
+            })
+        })?;
         let base = MetricFamily::new(
             AnyFamily::Counter(Arc::clone(&family)),
             child_type,
@@ -86,8 +86,9 @@ impl CounterFamily {
     }
 
     /// Sets the counter back to zero and its `_created` time to now, as if just created.
-    fn reset(&self) -> PyResult<()> {
-        self.unlabelled()?.reset();
+    fn reset(&self, py: Python<'_>) -> PyResult<()> {
+        let core = self.unlabelled()?;
+        crate::pyclock::at_now(py, || core.reset());
         Ok(())
     }
 }
@@ -101,9 +102,12 @@ pub struct CounterChild {
 impl CounterChild {
     #[new]
     fn new(family: &Bound<'_, CounterFamily>, values: Vec<String>) -> Self {
+        let py = family.py();
         let family = family.get();
         let core = child_core(&family.family, &values, || {
-            CounterCore::placed(series_of(family.placement.as_ref(), &values))
+            crate::pyclock::at_now(py, || {
+                CounterCore::placed(series_of(family.placement.as_ref(), &values))
+            })
         });
         CounterChild { core }
     }
@@ -119,8 +123,8 @@ impl CounterChild {
     }
 
     /// Sets the counter back to zero and its `_created` time to now, as if just created.
-    fn reset(&self) {
-        self.core.reset();
+    fn reset(&self, py: Python<'_>) {
+        crate::pyclock::at_now(py, || self.core.reset());
     }
 
     /// A child always records (only a labelled family cannot).

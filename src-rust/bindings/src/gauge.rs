@@ -5,7 +5,6 @@ use std::sync::{Arc, Weak};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
-use vumeter_core::clock::unix_now;
 use vumeter_core::multiprocess::{FamilyIdentity, GaugeMode};
 use vumeter_core::sync::Mutex;
 use vumeter_core::{Descriptor, GaugeCore, MetricKind};
@@ -163,8 +162,8 @@ impl GaugeFamily {
     }
 
     /// Sets the gauge to the current Unix time in seconds.
-    fn set_to_current_time(&self) -> PyResult<()> {
-        self.unlabelled()?.set(unix_now());
+    fn set_to_current_time(&self, py: Python<'_>) -> PyResult<()> {
+        self.unlabelled()?.set(crate::pyclock::now(py));
         Ok(())
     }
 
@@ -217,8 +216,8 @@ impl GaugeChild {
     }
 
     /// Sets the gauge to the current Unix time in seconds.
-    fn set_to_current_time(&self) {
-        self.core.set(unix_now());
+    fn set_to_current_time(&self, py: Python<'_>) {
+        self.core.set(crate::pyclock::now(py));
     }
 
     /// Takes the gauge's value from `f()` (a callable returning a float) at every

@@ -22,7 +22,7 @@ fn observe(
 ) -> PyResult<()> {
     match crate::exemplars::resolve(py, exemplar)? {
         None => core.observe(amount).map(|_| ()),
-        Some(labels) => core.observe_with_exemplar(amount, labels),
+        Some(labels) => crate::pyclock::at_now(py, || core.observe_with_exemplar(amount, labels)),
     }
     .map_err(map_metric_error)
 }
@@ -62,10 +62,11 @@ impl HistogramFamily {
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Histogram, labelnames);
         let placement = placement(&descriptor, layout.bounds(), "");
-        let (family, unlabelled) =
+        let (family, unlabelled) = crate::pyclock::at_now(child_type.py(), || {
             new_family::<_, HistogramChild>(&child_type, descriptor, max_label_sets, || {
                 HistogramCore::placed(child_layout, series_of(placement.as_ref(), &[]))
-            })?;
+            })
+        })?;
         let base = MetricFamily::new(
             AnyFamily::Histogram(Arc::clone(&family)),
             child_type,
@@ -121,10 +122,13 @@ pub struct HistogramChild {
 impl HistogramChild {
     #[new]
     fn new(family: &Bound<'_, HistogramFamily>, values: Vec<String>) -> Self {
+        let py = family.py();
         let family = family.get();
         let layout = Arc::clone(&family.layout);
         let core = child_core(&family.family, &values, || {
-            HistogramCore::placed(layout, series_of(family.placement.as_ref(), &values))
+            crate::pyclock::at_now(py, || {
+                HistogramCore::placed(layout, series_of(family.placement.as_ref(), &values))
+            })
         });
         HistogramChild { core }
     }

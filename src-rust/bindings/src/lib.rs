@@ -14,6 +14,7 @@ mod histogram;
 mod labels;
 mod multiprocess;
 mod parse;
+mod pyclock;
 mod render;
 
 use pyo3::prelude::*;
