@@ -9,13 +9,17 @@ its own process, as in production, with busy worker threads; this process is the
   ``/metrics``;
 * ``load /livez`` and ``load /metrics``: ``--requests`` requests at ``--concurrency``.
 
-    python benches/bench_server.py [--target demo|worker] [--workers N] [--requests N]
-                                   [--concurrency C] [--probes N] [--max-probe-p99-ms X]
+    python benches/bench_server.py [--target demo|worker] [--workers N] [--processes P]
+                                   [--requests N] [--concurrency C] [--probes N]
+                                   [--max-probe-p99-ms X]
 
 ``--target demo`` runs ``vumeter demo`` (the synthetic audio pipeline: numpy DSP, TOPSIS);
 ``--target worker`` runs tests/server/worker_process.py, whose threads spin in pure Python and
-so hold the GIL all the time, the worst case. Prints p50/p99/max per phase; with
-``--max-probe-p99-ms`` it exits 1 when a probe p99 is above it.
+so hold the GIL all the time, the worst case. ``--processes P`` (demo only) runs the demo's
+workers in P processes of ``--workers`` threads each, so that they no longer share the
+server's interpreter lock: compare ``--workers 4`` with ``--processes 4 --workers 1``.
+Prints p50/p99/max per phase; with ``--max-probe-p99-ms`` it exits 1 when a probe p99 is
+above it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,18 +143,16 @@ def free_port() -> int:
         return port
 
 
-def _wait_until_live(url: str, process: subprocess.Popen[str], timeout: float) -> None:
+def _wait_until_ready(url: str, process: subprocess.Popen[str], timeout: float) -> None:
+    """Until ``/readyz`` answers 200: the demo has warmed up (in every worker process)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the target exited with status {process.returncode}")
-        with (
-            contextlib.suppress(OSError),
-            socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1),
-        ):
-            return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url + "/readyz", timeout=2):
+            return  # urlopen raises for a 503
         time.sleep(0.1)
-    raise TimeoutError(f"the target did not listen on {url} within {timeout} s")
+    raise TimeoutError(f"the target was not ready at {url} within {timeout} s")
 
 
 # Runs the demo's console entry point after setting the GIL switch interval, which the demo
@@ -161,17 +164,20 @@ _DEMO_WITH_SWITCH_INTERVAL = (
 
 
 @contextlib.contextmanager
-def start_target(target: str, workers: int, switch_interval: float) -> Iterator[str]:
+def start_target(
+    target: str, workers: int, switch_interval: float, processes: int = 0
+) -> Iterator[str]:
     """Run the server under test in a subprocess; yield its base URL; stop it with SIGTERM."""
     if target == "demo":
         port = free_port()
         command = [sys.executable, "-c", _DEMO_WITH_SWITCH_INTERVAL, str(switch_interval)]
         command += ["demo", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        command += ["--processes", str(processes)]
         command += ["--duration", "0", "--rate", "0", "--grace-period", "0"]
         command += ["--gpu-poll-interval", "0"]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, text=True)
         url = f"http://127.0.0.1:{port}"
-        _wait_until_live(url, process, timeout=60)
+        _wait_until_ready(url, process, timeout=180)
     else:
         command = [sys.executable, str(WORKER_SCRIPT), "--grace", "0"]
         command += ["--busy-threads", str(workers), "--switch-interval", str(switch_interval)]
@@ -227,7 +233,15 @@ async def measure(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", choices=("demo", "worker"), default="demo")
-    parser.add_argument("--workers", type=int, default=4, help="busy worker threads")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="busy worker threads (per process with --processes)"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="demo only: worker processes of --workers threads each; 0: threads of the server",
+    )
     parser.add_argument("--requests", type=int, default=2000, help="requests per load phase")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--probes", type=int, default=200, help="probes per probe phase")
@@ -242,13 +256,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.target == "demo" and args.workers < 1:
         parser.error("--target demo needs --workers >= 1")
-    with start_target(args.target, args.workers, args.switch_interval) as url:
+    if args.processes and args.target != "demo":
+        parser.error("--processes needs --target demo")
+    with start_target(args.target, args.workers, args.switch_interval, args.processes) as url:
         time.sleep(1.0)  # let the workers get going
         results, throughput = asyncio.run(
             measure(url, args.requests, args.concurrency, args.probes, args.interval)
         )
+    busy = (
+        f"{args.processes} worker processes x {args.workers} threads"
+        if args.processes
+        else f"{args.workers} busy workers"
+    )
     print(
-        f"server latency, target {args.target}, {args.workers} busy workers, "
+        f"server latency, target {args.target}, {busy}, "
         f"switch interval {args.switch_interval * 1e3:g} ms, "
         f"workers processed {throughput:.0f} samples/s meanwhile"
     )

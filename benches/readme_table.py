@@ -1,6 +1,7 @@
 """The README's performance table, measured now: per-call paths and rendering against
 prometheus_client, the Rust-backed peers and the call floor (``bench_peers``,
-``bench_render``), and bulk bucketing against numpy (``bench_core``).
+``bench_render``), bulk bucketing against numpy (``bench_core``), and multi-process mode
+against prometheus_client's and single-process vumeter (``bench_multiprocess``).
 
     python -m benches.readme_table [--quick] [--write README.md]
 
@@ -21,7 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from benches import bench_core
+from benches import bench_core, bench_multiprocess
 from benches.bench_peers import measure_calls
 from benches.bench_render import measure_render
 from benches.timing import format_seconds
@@ -42,6 +43,10 @@ ROWS = {
     "same, OpenMetrics": ("render", "generate_openmetrics"),
     "`observe_many`, 1M float64, 8 arbitrary buckets": ("bulk", "observe_many 8 arbitrary"),
     "`observe_many`, 1M float64, 10 linear buckets": ("bulk", "observe_many 10 linear"),
+    "multi-process bound child `observe(0.3)`": ("mp", "child observe"),
+    "multi-process `Counter.inc()`": ("mp", "Counter.inc"),
+    "merge 8 processes x 1,000 histogram + 1,000 counter children": ("mp", "merge"),
+    "same, with 1,000 dead processes folded": ("mp", "after dead"),
 }
 
 
@@ -96,6 +101,7 @@ def measure(quick: bool) -> Table:
         key = "observe_many 10 linear" if "linear" in bulk.name else "observe_many 8 arbitrary"
         row = seconds.setdefault(("bulk", key), {"vumeter": bulk.ours})
         row["baseline" if bulk.baseline.startswith("numpy") else "prometheus_client"] = bulk.theirs
+    seconds.update(_multiprocess(quick))
     cells = {}
     for label, key in ROWS.items():
         measured = seconds.get(key, {})
@@ -111,14 +117,43 @@ def measure(quick: bool) -> Table:
     return Table(interpreter, cells, tuple(f"{lib}: {why}" for lib, why in missing.items()))
 
 
+def _multiprocess(quick: bool) -> dict[tuple[str, str], dict[str, float | None]]:
+    """The multi-process rows: both libraries in multiprocess mode, with single-process
+    vumeter as the baseline of the per-call rows and the scrape with no dead processes as
+    the baseline of the dead-process row."""
+    sizes = bench_multiprocess.QUICK if quick else bench_multiprocess.FULL
+    calls = bench_multiprocess.measure_calls(sizes)
+    scrapes = bench_multiprocess.measure_scrapes(sizes).seconds
+    rows: dict[tuple[str, str], dict[str, float | None]] = {
+        ("mp", shape): {
+            "vumeter": calls["vumeter multi-process"][shape],
+            "prometheus_client": calls["prometheus_client multi-process"][shape],
+            "baseline": calls["vumeter"][shape],
+        }
+        for shape in bench_multiprocess.CALLS
+    }
+    rows["mp", "merge"] = {
+        "vumeter": scrapes["vumeter"],
+        "prometheus_client": scrapes["prometheus_client"],
+    }
+    rows["mp", "after dead"] = {
+        "vumeter": scrapes["vumeter after dead"],
+        "baseline": scrapes["vumeter"],
+    }
+    return rows
+
+
 def render(table: Table) -> str:
     lines = [
         BEGIN,
         f"Measured on {table.interpreter}. Medians of alternating rounds in one process; in "
         "brackets, the time as a multiple of vumeter's. Baseline: a no-op C method call of "
         "the same shape for the per-call rows, numpy `searchsorted` + `bincount` (8 buckets) "
-        "and `numpy.sum` (10 linear) for the bulk rows. The pyotheus and promrs renders "
-        "(client_rust) have no `_created` lines, so they are compared without them.",
+        "and `numpy.sum` (10 linear) for the bulk rows, single-process vumeter for the "
+        "multi-process per-call rows (each library and mode timed in subprocesses of its "
+        "own), the scrape with no dead processes for the dead-process row. The pyotheus "
+        "and promrs renders (client_rust) have no `_created` lines, so they are compared "
+        "without them.",
         "",
         "| benchmark | " + " | ".join(COLUMNS) + " |",
         "| --- |" + " ---: |" * len(COLUMNS),

@@ -63,7 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long readiness fails before the server stops at shutdown",
     )
     load = demo.add_argument_group("workload")
-    load.add_argument("--workers", type=int, default=defaults.workers, help="worker threads")
+    load.add_argument(
+        "--workers",
+        type=int,
+        default=defaults.workers,
+        help="worker threads (in each worker process with --processes)",
+    )
+    load.add_argument(
+        "--processes",
+        type=int,
+        default=defaults.processes,
+        metavar="N",
+        help="run the pipeline in N spawned worker processes while this process serves the "
+        "aggregated /metrics (multi-process mode); 0 runs the workers as threads here",
+    )
     load.add_argument(
         "--duration",
         type=float,
@@ -188,6 +201,7 @@ def _demo_config(args: argparse.Namespace) -> DemoConfig:
             host=args.host,
             port=args.port,
             workers=args.workers,
+            processes=args.processes,
             duration=args.duration,
             error_rate=args.error_rate,
             quality_shift=args.quality_shift,

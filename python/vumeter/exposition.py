@@ -138,6 +138,20 @@ def _parts(
     return parts
 
 
+def exporter_view(registry: CollectorRegistry) -> Any:
+    """``registry`` as prometheus_client's exporters (``push_to_gateway``,
+    ``start_http_server``) should see it: with a multi-process collector in it, without
+    this process's families that the merge already holds, which they would otherwise
+    write twice (and a Pushgateway refuses). Any other registry as it is.
+    """
+    collectors = _collectors_of(registry)
+    if collectors is None or not any(isinstance(c, MultiProcessCollector) for c in collectors):
+        return registry
+    return _Collectors(
+        [c for c in collectors if not (isinstance(c, _native.MetricFamily) and c._multiprocess)]
+    )
+
+
 def _without_colon(family: _native.MetricFamily) -> bool:
     return has_legacy_names(family) and ":" not in family._name
 

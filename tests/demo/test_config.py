@@ -16,6 +16,7 @@ from vumeter.demo.config import LOG_FORMATS, DemoConfig, profile_for
         ({"queue_capacity": -1}, "queue_capacity must be an integer from 0"),
         ({"workers": True}, "workers must be an integer from 1 to 64, got True"),
         ({"workers": 2.0}, "workers must be an integer from 1 to 64, got 2.0"),
+        ({"processes": 65}, "processes must be an integer from 0 to 64, got 65"),
         ({"error_rate": "0.1"}, "error_rate must be a finite number from 0 to 1, got '0.1'"),
         ({"datasets": ()}, "datasets must name at least one dataset"),
         ({"datasets": ("-leading-dash",)}, "dataset names must be 1-64 letters"),
@@ -32,6 +33,11 @@ def test_bad_settings_are_rejected(settings: dict[str, object], message: str) ->
 def test_the_input_queue_defaults_to_four_slots_per_worker() -> None:
     assert DemoConfig(workers=3).input_queue_capacity == 12
     assert DemoConfig(workers=3, queue_capacity=5).input_queue_capacity == 5
+
+
+def test_worker_threads_are_counted_over_the_processes() -> None:
+    assert DemoConfig(workers=3).total_workers == 3
+    assert DemoConfig(workers=3, processes=4).total_workers == 12
 
 
 def test_known_datasets_have_their_own_profiles() -> None:

@@ -148,6 +148,18 @@ def test_jobs_cycle_through_the_datasets_with_unique_ids() -> None:
     assert jobs[0].sample_id == "a-0000001"
 
 
+def test_each_stream_makes_jobs_of_its_own() -> None:
+    config = DemoConfig(datasets=("a",), seed=4)
+    plain, first, second = (JobFactory(config, stream=s) for s in (None, 0, 1))
+    jobs = {name: f.next_job() for name, f in (("plain", plain), ("0", first), ("1", second))}
+    assert jobs["plain"].sample_id == "a-0000001"
+    assert jobs["0"].sample_id == "a-p0-0000001"
+    assert jobs["1"].sample_id == "a-p1-0000001"
+    assert len({job.seed for job in jobs.values()}) == 3
+    # Reproducible per stream too.
+    assert JobFactory(config, stream=1).next_job().seed == jobs["1"].seed
+
+
 def test_jobs_are_reproducible_from_the_seed() -> None:
     def snapshot(seed: int) -> list[tuple[int, str, float]]:
         factory = JobFactory(DemoConfig(seed=seed))

@@ -172,6 +172,9 @@ class AudioProcessingMetrics:
                     "Items waiting in a processing queue.",
                     ("queue_name",),
                     registry=registry,
+                    # Each process has queues of its own: the host's backlog is the sum
+                    # over the processes that still run (docs/multiprocess.md).
+                    multiprocess_mode="livesum",
                 )
             )
             self.active_workers = keep(
@@ -180,6 +183,8 @@ class AudioProcessingMetrics:
                     "Workers currently processing, by worker type.",
                     ("worker_type",),
                     registry=registry,
+                    # Workers of every running process count; a dead one's do not.
+                    multiprocess_mode="livesum",
                 )
             )
             self.gpu = gpu_metrics_for(registry)

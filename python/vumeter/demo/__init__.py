@@ -7,6 +7,8 @@
   need the ``tracing`` extra).
 * :mod:`~vumeter.demo.runner`: :func:`run_demo`, which serves it all over HTTP, with logs and
   traces (imported on first use, as it needs the ``server`` and ``tracing`` extras).
+* :mod:`~vumeter.demo.processes`: ``--processes N``, the pipeline in spawned worker
+  processes whose metrics the serving process merges (multi-process mode).
 
 See docs/demo.md.
 """

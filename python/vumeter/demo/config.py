@@ -63,7 +63,11 @@ class DemoConfig:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    #: Worker threads: in this process, or in each worker process when ``processes`` > 0.
     workers: int = 2
+    #: Worker processes (spawned) that run the pipeline while this process serves the
+    #: aggregated ``/metrics``; 0 runs the workers as threads of this process.
+    processes: int = 0
     #: Seconds to run; 0 runs until SIGTERM or Ctrl-C.
     duration: float = 0.0
     #: Fraction of samples (0..1) that fail with an injected error.
@@ -100,6 +104,7 @@ class DemoConfig:
             raise ValueError("host must not be empty (use 0.0.0.0 to listen on every address)")
         _require_int("port", self.port, 0, 65535)
         _require_int("workers", self.workers, 1, 64)
+        _require_int("processes", self.processes, 0, 64)
         _require_number("duration", self.duration, 0.0, math.inf)
         _require_number("error_rate", self.error_rate, 0.0, 1.0)
         _require_number("quality_shift", self.quality_shift, -1.0, 1.0)
@@ -141,6 +146,11 @@ class DemoConfig:
     @property
     def input_queue_capacity(self) -> int:
         return self.queue_capacity or 4 * self.workers
+
+    @property
+    def total_workers(self) -> int:
+        """Worker threads over all processes."""
+        return self.workers * max(self.processes, 1)
 
 
 def _require_int(name: str, value: object, low: int, high: int) -> None:

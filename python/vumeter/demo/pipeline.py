@@ -84,12 +84,16 @@ class SampleResult:
 class JobFactory:
     """Makes jobs round-robin over the datasets, reproducibly from ``config.seed``.
 
-    Used by the single producer thread only, so it needs no lock.
+    ``stream`` tells the producers of several worker processes apart: each gets its own
+    random stream and sample ids (``<dataset>-p<stream>-<n>``), so no two processes make
+    the same samples. Used by the single producer thread only, so it needs no lock.
     """
 
-    def __init__(self, config: DemoConfig) -> None:
-        seeds = np.random.SeedSequence(config.seed)
+    def __init__(self, config: DemoConfig, *, stream: int | None = None) -> None:
+        spawn_key = () if stream is None else (stream,)
+        seeds = np.random.SeedSequence(config.seed, spawn_key=spawn_key)
         job_seeds, fault_seeds = seeds.spawn(2)
+        self._id_prefix = "" if stream is None else f"p{stream}-"
         self._rng = np.random.default_rng(job_seeds)
         self._faults = FaultInjector(config.error_rate, seed=int(fault_seeds.generate_state(1)[0]))
         self._datasets = itertools.cycle(config.datasets)
@@ -102,7 +106,7 @@ class JobFactory:
         low, high = profile.snr_range_db
         kind = profile.noise_kinds[int(self._rng.integers(len(profile.noise_kinds)))]
         return SampleJob(
-            sample_id=f"{dataset}-{next(self._counter):07d}",
+            sample_id=f"{dataset}-{self._id_prefix}{next(self._counter):07d}",
             dataset=dataset,
             seed=int(self._rng.integers(2**63 - 1)),
             noise_kind=kind,

@@ -8,6 +8,10 @@ stops, the workers drain the queue, partial batches are scored, the collector ma
 final push, and the server keeps answering for the grace period so a last scrape sees the
 final counts. A second signal skips what is left of the grace period. The exit status is 0.
 
+With ``--processes N`` the workers run in N spawned processes (:mod:`vumeter.demo.processes`)
+and this process serves their merged metrics (multi-process mode, docs/multiprocess.md);
+warming up then means starting the processes and waiting until each has warmed up.
+
 Around the run, logs go to standard error as text or JSON lines (``--log-format``) with the
 correlation ids of :mod:`vumeter.logs`, and traces are set up with
 ``vumeter.tracing.setup_tracing`` (exported only when ``OTEL_TRACES_EXPORTER`` says so; trace
@@ -23,21 +27,25 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
-from typing import Final, TextIO
+from typing import Final, Protocol, TextIO
 
 from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.trace import Tracer
 from prometheus_client import CollectorRegistry
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from vumeter import multiprocess
 from vumeter.audio import AudioProcessingMetrics, MetricsCollector, default_metrics
 from vumeter.demo.config import DemoConfig
 from vumeter.demo.pipeline import AudioPipeline, JobFactory
+from vumeter.demo.processes import ProcessPool, multiprocess_directory
 from vumeter.demo.scoring import BatchScorer
 from vumeter.demo.workers import DemoStats, WorkerPool, demo_tracer
 from vumeter.logs import configure_logging
+from vumeter.quality import pesq_available
 from vumeter.server import HealthChecks, ServerHandle, serve
 from vumeter.server.checks import disk_space_check, models_loaded_check
 from vumeter.tracing import TracingSetup, setup_tracing
@@ -54,6 +62,9 @@ SERVICE_NAME: Final = "vumeter-demo"
 _MIN_FREE_TMP_BYTES: Final = 64 << 20
 _PROGRESS_INTERVAL_S: Final = 0.25
 _DRAIN_TIMEOUT_S: Final = 30.0
+# Spawned interpreters import numpy, scipy and pystoi before they warm up: slow on a
+# loaded machine.
+_PROCESS_START_TIMEOUT_S: Final = 120.0
 
 
 def run_demo(
@@ -76,8 +87,33 @@ def run_demo(
     ``span_processors`` are added to the demo's tracer provider (an in-memory exporter in
     tests), which becomes OpenTelemetry's global one unless ``install_tracing_globally`` is
     false (OpenTelemetry allows only one global provider per process).
+
+    With ``config.processes``, this process turns multi-process mode on for good (see
+    :func:`~vumeter.demo.processes.multiprocess_directory`), and ``registry`` (default: a
+    new one, without the process collectors, which would describe this process only) gets
+    the :class:`~vumeter.multiprocess.MultiProcessCollector` that merges the workers.
     """
     out = sys.stdout if out is None else out
+    with contextlib.ExitStack() as scope:
+        if config.processes:
+            try:
+                directory = scope.enter_context(multiprocess_directory())
+            except (ValueError, OSError, RuntimeError) as error:
+                _log.error("vumeter demo cannot set up multi-process mode: %s", error)
+                return 1
+            registry = CollectorRegistry() if registry is None else registry
+            multiprocess.MultiProcessCollector(registry, directory)
+        return _run_logged(config, registry, out, span_processors, install_tracing_globally)
+    raise AssertionError("unreachable")  # ExitStack swallows nothing here
+
+
+def _run_logged(
+    config: DemoConfig,
+    registry: CollectorRegistry | None,
+    out: TextIO,
+    span_processors: Sequence[SpanProcessor],
+    install_tracing_globally: bool,
+) -> int:
     metrics = default_metrics() if registry is None else AudioProcessingMetrics(registry)
     logs = configure_logging(
         format=config.log_format,
@@ -114,28 +150,10 @@ def _run(
         job=PUSH_JOB,
         gpu_poll_interval=config.gpu_poll_interval or None,
     )
-    pipeline = AudioPipeline(
-        collector, clip_seconds=config.clip_seconds, quality_shift=config.quality_shift
-    )
-    stats = DemoStats()
-    scorer = BatchScorer(
-        collector,
-        batch_size=config.batch_size,
-        max_wait=config.batch_max_wait,
-        with_pesq=pipeline.measures_pesq,
-        exclusion_threshold=config.exclusion_threshold,
-        on_scored=stats.count_batch,
-    )
-    pool = WorkerPool(
-        collector,
-        pipeline,
-        scorer,
-        JobFactory(config),
-        stats,
-        workers=config.workers,
-        rate=config.rate,
-        queue_capacity=config.input_queue_capacity,
-        tracer=demo_tracer(tracing.provider),
+    pool: _Workers = (
+        _ProcessWorkers(config)
+        if config.processes
+        else _ThreadWorkers(config, collector, demo_tracer(tracing.provider))
     )
     models_loaded = threading.Event()
     checks = HealthChecks()
@@ -157,23 +175,111 @@ def _run(
             _log.error("vumeter demo cannot start its metrics server: %s", error)
             return 1
         started = time.monotonic()
+        failed = False
         try:
-            pipeline.warm_up()
-            models_loaded.set()
-            checks.mark_started()
-            collector.start()
-            pool.start()
-            _print_banner(out, config, handle, pipeline.measures_pesq, tracing)
-            if config.top and sys.stdin.isatty() and sys.stdout.isatty():
-                _watch_with_top(stop, config.duration, handle.url)
-            else:
-                # JSON mode: standard error carries log lines only, so no progress bar.
-                progress = config.log_format == "text"
-                _wait_for_end(stop, config.duration, stats, progress=progress)
+            if pool.warm_up(lambda: stop.requested):
+                models_loaded.set()
+                checks.mark_started()
+                collector.start()
+                pool.start()
+                _print_banner(out, config, handle, pool.measures_pesq, tracing)
+                if config.top and sys.stdin.isatty() and sys.stdout.isatty():
+                    _watch_with_top(stop, config.duration, handle.url)
+                else:
+                    # JSON mode: standard error carries log lines only, so no progress bar.
+                    progress = config.log_format == "text"
+                    _wait_for_end(stop, config.duration, pool, progress=progress)
+        except RuntimeError as error:  # a worker process that could not start
+            _log.error("vumeter demo cannot start its workers: %s", error)
+            failed = True
         finally:
             _shut_down(handle, pool, collector, stop, config.grace_period)
-        _print_summary(out, stats, time.monotonic() - started, stop.reason)
-    return 0
+        _print_summary(out, pool, time.monotonic() - started, stop.reason)
+    return 1 if failed else 0
+
+
+class _Stats(Protocol):
+    def snapshot(self) -> tuple[int, int, int, float | None]: ...
+
+
+class _Workers(_Stats, Protocol):
+    """The demo's workers, threads here or processes: warm up, take work, drain."""
+
+    measures_pesq: bool
+
+    def warm_up(self, abort: Callable[[], bool]) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float) -> bool: ...
+
+
+class _ThreadWorkers:
+    """The pipeline and its producer and worker threads in this process."""
+
+    def __init__(self, config: DemoConfig, collector: MetricsCollector, tracer: Tracer) -> None:
+        self._pipeline = AudioPipeline(
+            collector, clip_seconds=config.clip_seconds, quality_shift=config.quality_shift
+        )
+        self.measures_pesq = self._pipeline.measures_pesq
+        self._stats = DemoStats()
+        scorer = BatchScorer(
+            collector,
+            batch_size=config.batch_size,
+            max_wait=config.batch_max_wait,
+            with_pesq=self.measures_pesq,
+            exclusion_threshold=config.exclusion_threshold,
+            on_scored=self._stats.count_batch,
+        )
+        self._pool = WorkerPool(
+            collector,
+            self._pipeline,
+            scorer,
+            JobFactory(config),
+            self._stats,
+            workers=config.workers,
+            rate=config.rate,
+            queue_capacity=config.input_queue_capacity,
+            tracer=tracer,
+        )
+
+    def warm_up(self, abort: Callable[[], bool]) -> bool:
+        self._pipeline.warm_up()
+        return True
+
+    def start(self) -> None:
+        self._pool.start()
+
+    def stop(self, timeout: float) -> bool:
+        return self._pool.stop(timeout=timeout)
+
+    def snapshot(self) -> tuple[int, int, int, float | None]:
+        return self._stats.snapshot()
+
+
+class _ProcessWorkers:
+    """``--processes``: the pipeline in spawned worker processes."""
+
+    def __init__(self, config: DemoConfig) -> None:
+        self.measures_pesq = pesq_available()
+        if not self.measures_pesq:
+            _log.warning(
+                "PESQ is not measured: the optional pesq package is not installed "
+                "(pip install pesq; it needs a C compiler). Scores use SNR and STOI."
+            )
+        self._pool = ProcessPool(config, service=SERVICE_NAME, use_pesq=self.measures_pesq)
+
+    def warm_up(self, abort: Callable[[], bool]) -> bool:
+        return self._pool.warm_up(_PROCESS_START_TIMEOUT_S, abort)
+
+    def start(self) -> None:
+        self._pool.start()
+
+    def stop(self, timeout: float) -> bool:
+        return self._pool.stop(timeout)
+
+    def snapshot(self) -> tuple[int, int, int, float | None]:
+        return self._pool.snapshot()
 
 
 class _StopSignals:
@@ -211,7 +317,7 @@ class _StopSignals:
         self.count += 1
 
 
-def _wait_for_end(stop: _StopSignals, duration: float, stats: DemoStats, *, progress: bool) -> None:
+def _wait_for_end(stop: _StopSignals, duration: float, stats: _Stats, *, progress: bool) -> None:
     deadline = time.monotonic() + duration if duration > 0 else None
     with _progress_bar(progress) as bar:
         shown = 0
@@ -259,7 +365,7 @@ def _progress_bar(wanted: bool) -> Iterator[tqdm[None]]:
 
 def _shut_down(
     handle: ServerHandle,
-    pool: WorkerPool,
+    pool: _Workers,
     collector: MetricsCollector,
     stop: _StopSignals,
     grace_period: float,
@@ -289,12 +395,18 @@ def _print_banner(
     url = handle.url
     until = f"for {config.duration:g} s" if config.duration > 0 else "until Ctrl-C or SIGTERM"
     rate = "as fast as possible" if config.rate == 0 else f"{config.rate:g} samples/s"
+    workers = (
+        f"{config.processes} worker processes x {config.workers} threads"
+        if config.processes
+        else f"{config.workers} workers"
+    )
     lines = [
         f"vumeter demo: {len(config.datasets)} datasets ({', '.join(config.datasets)}), "
-        f"{config.workers} workers, {rate}, {until}",
+        f"{workers}, {rate}, {until}",
         f"  measures:   SNR, STOI{', PESQ' if measures_pesq else ' (PESQ not installed)'}; "
         f"TOPSIS batches of {config.batch_size}",
-        f"  metrics:    {url}/metrics",
+        f"  metrics:    {url}/metrics"
+        + (f" (merged from {multiprocess.directory()})" if config.processes else ""),
         f"  health:     {url}/livez, /readyz, /startupz",
     ]
     if config.push_gateway:
@@ -321,7 +433,7 @@ def _traces_line(tracing: TracingSetup) -> str:
     return "kept in-process; OTEL_TRACES_EXPORTER=console or otlp exports them"
 
 
-def _print_summary(out: TextIO, stats: DemoStats, elapsed: float, reason: str) -> None:
+def _print_summary(out: TextIO, stats: _Stats, elapsed: float, reason: str) -> None:
     processed, failed, excluded, median = stats.snapshot()
     median_text = "no batch scored" if median is None else f"last batch median score {median:.2f}"
     print(

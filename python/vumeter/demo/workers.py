@@ -95,6 +95,8 @@ class WorkerPool:
     """Producer and worker threads around one pipeline; start once, stop once.
 
     ``tracer`` makes the producer's ``enqueue`` spans (default: :func:`demo_tracer`).
+    ``name`` prefixes the thread names (``<name>-worker-<i>``), which log lines carry as
+    ``worker``: each worker process of ``--processes`` gives its own.
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class WorkerPool:
         rate: float,
         queue_capacity: int,
         tracer: trace.Tracer | None = None,
+        name: str = "demo",
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -126,9 +129,11 @@ class WorkerPool:
         self._draining = threading.Event()
         self._active = 0
         self._active_lock = threading.Lock()
-        self._producer = threading.Thread(target=self._produce, name="demo-producer", daemon=True)
+        self._producer = threading.Thread(
+            target=self._produce, name=f"{name}-producer", daemon=True
+        )
         self._workers = [
-            threading.Thread(target=self._work, name=f"demo-worker-{index}", daemon=True)
+            threading.Thread(target=self._work, name=f"{name}-worker-{index}", daemon=True)
             for index in range(workers)
         ]
         self._started = False

@@ -19,6 +19,11 @@ from vumeter import Counter, Gauge
 from vumeter.runtime import PerRegistry, registered_together
 
 GPU_LABELS: Final = ("gpu_id",)
+# NVML reports a device as a whole, so every process that polls one GPU reads the same
+# value: in multi-process mode the merge takes the largest of the running processes'
+# readings (a sum would count the device once per process; a dead process's last
+# reading is stale).
+_DEVICE_MODE: Final = "livemax"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,7 @@ class GPUMetrics:
                         "GPU memory in use, as reported by NVML.",
                         GPU_LABELS,
                         registry=registry,
+                        multiprocess_mode=_DEVICE_MODE,
                     )
                 ),
                 memory_total=keep(
@@ -62,6 +68,7 @@ class GPUMetrics:
                         "Total GPU memory, as reported by NVML.",
                         GPU_LABELS,
                         registry=registry,
+                        multiprocess_mode=_DEVICE_MODE,
                     )
                 ),
                 utilization=keep(
@@ -70,6 +77,7 @@ class GPUMetrics:
                         "Fraction of the last sample period in which a GPU kernel ran (0..1).",
                         GPU_LABELS,
                         registry=registry,
+                        multiprocess_mode=_DEVICE_MODE,
                     )
                 ),
                 temperature=keep(
@@ -78,10 +86,17 @@ class GPUMetrics:
                         "GPU core temperature.",
                         GPU_LABELS,
                         registry=registry,
+                        multiprocess_mode=_DEVICE_MODE,
                     )
                 ),
                 power=keep(
-                    Gauge("gpu_power_watts", "GPU power draw.", GPU_LABELS, registry=registry)
+                    Gauge(
+                        "gpu_power_watts",
+                        "GPU power draw.",
+                        GPU_LABELS,
+                        registry=registry,
+                        multiprocess_mode=_DEVICE_MODE,
+                    )
                 ),
                 monitor_up=keep(
                     Gauge(
@@ -89,6 +104,9 @@ class GPUMetrics:
                         "1 when the last NVML poll succeeded; 0 when NVML is unavailable or "
                         "failing, or no GPU monitor runs.",
                         registry=registry,
+                        # 1 when any running process's monitor reads the GPUs: processes
+                        # that run no monitor (at 0) must not hide the one that does.
+                        multiprocess_mode="livemax",
                     )
                 ),
                 poll_failures=keep(

@@ -39,6 +39,9 @@ class PushMetrics:
                         "vumeter_last_push_success_timestamp_seconds",
                         "Unix time of the last successful push to the Pushgateway.",
                         registry=registry,
+                        # The newest push of a pusher that still runs; a dead one pushes
+                        # no more, and its old time would only mask a stuck live one.
+                        multiprocess_mode="livemax",
                     )
                 ),
             )
