@@ -115,11 +115,14 @@ def parsed(text: bytes, pids: dict[str, str] | None = None) -> Parsed:
 
 
 def run_script(
-    script: str, directory: Path, timeout: float = DEADLINE
+    script: str, directory: Path | None, timeout: float = DEADLINE
 ) -> subprocess.CompletedProcess[str]:
-    """Runs ``script`` in a fresh interpreter with multi-process mode on in ``directory``;
-    fails the test if it runs past ``timeout`` (a deadlock) or exits with an error."""
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    """Runs ``script`` in a fresh interpreter with multi-process mode on in ``directory``
+    (None: the variable unset); fails the test if it runs past ``timeout`` (a deadlock)
+    or exits with an error."""
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    if directory is not None:
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     try:
         done = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(script)],

@@ -16,7 +16,6 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 import vumeter
 from tests.multiprocess.processes import (
-    ROOT,
     Worker,
     run_programs,
     run_script,
@@ -57,17 +56,7 @@ def test_enable_errors(tmp_path: Path) -> None:
         multiprocess.enable({str(tmp_path)!r})
         assert str(multiprocess.directory()) == {str(tmp_path.resolve())!r}
     """
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    import textwrap
-
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
+    run_script(script, None)
     with pytest.raises(ValueError, match="not a directory"):
         vumeter._native.multiprocess_enable(tmp_path / "missing")
 

@@ -12,7 +12,6 @@ classic buckets from a protobuf scrape of a histogram that has native ones.)
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.support.binaries import free_port, require_binary, wait_for_http
+from tests.support.prometheus import running_prometheus
 from vumeter import CollectorRegistry, Histogram, generate_latest
 
 from .conftest import StartServer
@@ -102,37 +101,11 @@ def prometheus(
     text_endpoint: str,
     tmp_path: Path,
 ) -> Iterator[str]:
-    binary = require_binary("prometheus")
     handle = start_server(registry=registry)
     native_target = urllib.parse.urlsplit(handle.url).netloc
-    config = tmp_path / "prometheus.yml"
-    config.write_text(_CONFIG.format(native=native_target, classic=text_endpoint))
-    port = free_port()
-    log = (tmp_path / "prometheus.log").open("wb")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--enable-feature=native-histograms",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/-/ready", timeout=60)
+    config = _CONFIG.format(native=native_target, classic=text_endpoint)
+    with running_prometheus(tmp_path, config, "--enable-feature=native-histograms") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
 
 
 def query(base: str, promql: str) -> list[dict[str, Any]]:

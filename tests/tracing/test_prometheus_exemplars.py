@@ -4,7 +4,6 @@ the trace ids of the spans the observations were made in."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from aiohttp import web
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import vumeter
-from tests.support.binaries import free_port, require_binary
+from tests.support.prometheus import running_prometheus
 from vumeter import CollectorRegistry
 from vumeter.audio import MetricsCollector
 from vumeter.tracing import TracingSetup
@@ -49,33 +48,9 @@ async def metrics_port(registry: CollectorRegistry) -> AsyncIterator[int]:
 
 @pytest.fixture
 def prometheus(metrics_port: int, tmp_path: Path) -> Iterator[str]:
-    binary = require_binary("prometheus")
-    port = free_port()
-    config = tmp_path / "prometheus.yml"
-    config.write_text(_CONFIG.format(port=metrics_port))
-    log = (tmp_path / "prometheus.log").open("wb")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--enable-feature=exemplar-storage",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+    config = _CONFIG.format(port=metrics_port)
+    with running_prometheus(tmp_path, config, "--enable-feature=exemplar-storage") as base:
+        yield base
 
 
 async def _exemplars(session: aiohttp.ClientSession, base: str, query: str) -> list[Any]:
