@@ -98,6 +98,9 @@ class GaugeFamily(MetricFamily):
     @property
     def _multiprocess_mode(self) -> str:
         """The multiprocess mode given at construction (prometheus_client's names)."""
+    def _refresh_functions(self) -> None:
+        """Sets every function-backed gauge of the family from its callback now (before a
+        multi-process merge reads this process's cells)."""
     def inc(self, amount: float = 1.0) -> None: ...
     def dec(self, amount: float = 1.0) -> None: ...
     def set(self, value: float) -> None: ...

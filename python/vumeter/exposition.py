@@ -121,6 +121,9 @@ def _parts(
         part: _Part | None = None
         if isinstance(collector, _native.MetricFamily):
             if merging and collector._multiprocess:
+                if isinstance(collector, _native.GaugeFamily):
+                    # The merge reads this process's gauges from its cell file.
+                    collector._refresh_functions()
                 continue
             if native(collector):
                 part = collector

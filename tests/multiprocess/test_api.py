@@ -213,3 +213,23 @@ def test_exemplars_survive_the_merge(tmp_path: Path) -> None:
     folded = vumeter.generate_openmetrics(registry).decode()
     assert 'trace_id="first"' in folded
     assert 'trace_id="fast"' in folded
+
+
+def test_function_gauges_of_the_serving_process_are_current_in_the_merge(
+    tmp_path: Path,
+) -> None:
+    script = """
+        import vumeter
+        from prometheus_client import CollectorRegistry
+        from vumeter.multiprocess import MultiProcessCollector
+        depth = [3.0]
+        g = vumeter.Gauge("mp_depth", "Depth", multiprocess_mode="max")
+        g.set_function(lambda: depth[0])
+        MultiProcessCollector(vumeter.REGISTRY)
+        print(vumeter.generate_latest().decode())
+        depth[0] = 7.0
+        print(vumeter.generate_latest().decode())
+    """
+    first, second = run_script(script, tmp_path).stdout.split("# HELP mp_depth", 2)[1:]
+    assert "mp_depth 3.0" in first
+    assert "mp_depth 7.0" in second

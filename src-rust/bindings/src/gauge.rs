@@ -142,6 +142,13 @@ impl GaugeFamily {
         &self.multiprocess_mode
     }
 
+    /// Sets every function-backed gauge of the family from its callback now: a
+    /// multi-process scrape reads this process's values from its cell file, so they must
+    /// be current before the merge.
+    fn _refresh_functions(&self, py: Python<'_>) -> PyResult<()> {
+        self.refresh_functions(py)
+    }
+
     #[pyo3(signature = (amount=1.0))]
     pub(crate) fn inc(&self, amount: f64) -> PyResult<()> {
         self.mode.check("inc")?;
