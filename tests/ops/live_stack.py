@@ -7,59 +7,20 @@ SIGTERM first, SIGKILL if it has not exited after a few seconds.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import subprocess
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
+from tests.support.running import RunningProcess, log_tail, running
+
+__all__ = ["PrometheusAPI", "RunningProcess", "WebhookReceiver", "log_tail", "running"]
+
 _STOP_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True)
-class RunningProcess:
-    name: str
-    log_path: Path
-    process: subprocess.Popen[bytes]
-
-    def exit_status(self) -> int | None:
-        """The exit status if the process has ended, else None."""
-        return self.process.poll()
-
-
-@contextlib.contextmanager
-def running(name: str, command: Sequence[str], log_dir: Path) -> Iterator[RunningProcess]:
-    """Run `command` for the duration of the block, its output going to `<log_dir>/<name>.log`."""
-    log_path = log_dir / f"{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            list(command), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-        try:
-            yield RunningProcess(name, log_path, process)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=_STOP_TIMEOUT_S)
-
-
-def log_tail(path: Path, lines: int = 30) -> str:
-    """The last lines of a log file, for failure messages."""
-    if not path.exists():
-        return f"({path} does not exist)"
-    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return f"--- last {lines} lines of {path} ---\n" + "\n".join(text[-lines:])
 
 
 class WebhookReceiver:
