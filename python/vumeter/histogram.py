@@ -79,8 +79,8 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
     reset, and otherwise its resolution is halved until a reset is due. Without
     ``buckets`` such a histogram keeps no classic buckets: the text formats then show
     its ``+Inf`` bucket, ``_count`` and ``_sum``, and the protobuf format its native
-    buckets. In multi-process mode only the classic buckets are recorded (merged over
-    the processes). See docs/native-histograms.md.
+    buckets. In multi-process mode the native buckets of every process are merged too,
+    at the coarsest schema among them. See docs/native-histograms.md.
     """
 
     __slots__ = FAMILY_SLOTS

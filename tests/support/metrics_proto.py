@@ -136,3 +136,31 @@ def decode_delimited(data: bytes) -> list[Any]:
 
 def by_name(data: bytes) -> dict[str, Any]:
     return {family.name: family for family in decode_delimited(data)}
+
+
+def absolute_buckets(spans: Any, deltas: Any) -> dict[int, int]:
+    """A side of a native histogram as ``{bucket index: count}``, from its spans and
+    delta-encoded counts."""
+    buckets: dict[int, int] = {}
+    index, count, position = 0, 0, 0
+    for span in spans:
+        index += span.offset
+        for _ in range(span.length):
+            count += deltas[position]
+            position += 1
+            buckets[index] = count
+            index += 1
+    assert position == len(deltas), "every delta belongs to a span"
+    return buckets
+
+
+def native_buckets(histogram: Any) -> tuple[int, float, int, dict[int, int], dict[int, int]]:
+    """A decoded histogram's native part: schema, zero threshold, zero count, and the
+    positive and negative buckets as ``{index: count}``."""
+    return (
+        histogram.schema,
+        histogram.zero_threshold,
+        histogram.zero_count,
+        absolute_buckets(histogram.positive_span, histogram.positive_delta),
+        absolute_buckets(histogram.negative_span, histogram.negative_delta),
+    )

@@ -57,7 +57,7 @@ impl CounterFamily {
     ) -> PyResult<PyClassInitializer<Self>> {
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Counter, labelnames);
-        let placement = placement(&descriptor, &[], "");
+        let placement = placement(&descriptor, &[], "", None);
         let (family, unlabelled) = crate::pyclock::at_now(child_type.py(), || {
             new_family::<_, CounterChild>(&child_type, descriptor, max_label_sets, || {
                 CounterCore::placed(series_of(placement.as_ref(), &[]))

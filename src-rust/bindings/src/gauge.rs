@@ -116,7 +116,7 @@ impl GaugeFamily {
         }
         let descriptor = Descriptor::new(name, documentation, unit, MetricKind::Gauge, labelnames);
         let mode = MostRecent::of(multiprocess_mode);
-        let placement = placement(&descriptor, &[], multiprocess_mode);
+        let placement = placement(&descriptor, &[], multiprocess_mode, None);
         let (family, unlabelled) =
             new_family::<_, GaugeChild>(&child_type, descriptor, max_label_sets, || {
                 GaugeCore::placed(series_of(placement.as_ref(), &[]), mode.0)

@@ -39,18 +39,15 @@ pub struct HistogramFamily {
     unlabelled: Option<Arc<HistogramCore>>,
 }
 
-/// A new child core: classic buckets (in the cell file when placed), and native ones
-/// when configured (never placed: see `HistogramFamily::new`).
+/// A new child core: classic buckets, and native ones when configured, in the cell
+/// file when placed.
 fn new_core(
     layout: &Arc<BucketLayout>,
     native: Option<NativeConfig>,
     placement: Option<&Arc<FamilyIdentity>>,
     values: &[String],
 ) -> HistogramCore {
-    match native {
-        Some(config) => HistogramCore::with_native(Arc::clone(layout), config),
-        None => HistogramCore::placed(Arc::clone(layout), series_of(placement, values)),
-    }
+    HistogramCore::placed(Arc::clone(layout), native, series_of(placement, values))
 }
 
 impl HistogramFamily {
@@ -94,11 +91,7 @@ impl HistogramFamily {
         let layout = Arc::new(layout);
         let descriptor =
             Descriptor::new(name, documentation, unit, MetricKind::Histogram, labelnames);
-        let placement = placement(&descriptor, layout.bounds(), "");
-        // The multi-process backend merges classic cells only: there, a histogram records
-        // its classic buckets (the `+Inf` one alone without `buckets`), aggregated over
-        // every process, and no native ones (`_native_schema` is then None).
-        let native = native.filter(|_| placement.is_none());
+        let placement = placement(&descriptor, layout.bounds(), "", native.as_ref());
         let (family, unlabelled) = crate::pyclock::at_now(child_type.py(), || {
             new_family::<_, HistogramChild>(&child_type, descriptor, max_label_sets, || {
                 new_core(&layout, native, placement.as_ref(), &[])

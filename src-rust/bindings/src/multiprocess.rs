@@ -10,7 +10,9 @@ use vumeter_core::exposition::merged::shape_merged;
 use vumeter_core::exposition::{
     RenderOptions, Rules, Sample, SampleKind, SampleSink, SeriesLabels,
 };
+use vumeter_core::multiprocess::format::NativeMeta;
 use vumeter_core::multiprocess::{self, directory, FamilyIdentity, Merged, SeriesIdentity};
+use vumeter_core::native_histogram::NativeConfig;
 use vumeter_core::Descriptor;
 
 use crate::errors::{map_enable_error, map_io_error};
@@ -21,6 +23,7 @@ pub(crate) fn placement(
     descriptor: &Descriptor,
     bounds: &[f64],
     mode: &str,
+    native: Option<&NativeConfig>,
 ) -> Option<Arc<FamilyIdentity>> {
     multiprocess::enabled().then(|| {
         FamilyIdentity::new(multiprocess::format::FamilyMeta {
@@ -30,6 +33,10 @@ pub(crate) fn placement(
             labels: descriptor.label_names.clone(),
             bounds: bounds.iter().map(|b| b.to_bits()).collect(),
             mode: mode.to_owned(),
+            native: native.map(|config| NativeMeta {
+                schema: config.schema,
+                zero_threshold: config.zero_threshold.to_bits(),
+            }),
         })
     })
 }

@@ -75,23 +75,28 @@ impl HistogramCore {
         Self::with_shards(layout, crate::shards::shard_count())
     }
 
-    /// A histogram with `shards` shards instead of this process's count (for sizing a
-    /// host other than this one).
-    /// A histogram whose cells live in the cell file when `series` is given
-    /// (multi-process mode).
+    /// A histogram with native buckets too when `native` is given, whose cells (classic
+    /// and native) live in the cell file when `series` is given (multi-process mode).
     #[must_use]
-    pub fn placed(layout: Arc<BucketLayout>, series: Option<Arc<SeriesIdentity>>) -> Self {
+    pub fn placed(
+        layout: Arc<BucketLayout>,
+        native: Option<NativeConfig>,
+        series: Option<Arc<SeriesIdentity>>,
+    ) -> Self {
         let buckets = layout.len();
+        let shards = crate::shards::shard_count();
         HistogramCore {
-            cells: ShardedCells::placed(buckets + 1, crate::shards::shard_count(), series),
+            native: native.map(|config| NativeHistogram::placed(config, shards, series.clone())),
+            cells: ShardedCells::placed(buckets + 1, shards, series),
             saturated: AtomicU8::new(FINITE),
             exemplars: ExemplarSlots::new(),
             created: unix_now(),
             layout,
-            native: None,
         }
     }
 
+    /// A histogram with `shards` shards instead of this process's count (for sizing a
+    /// host other than this one).
     #[must_use]
     pub fn with_shards(layout: Arc<BucketLayout>, shards: usize) -> Self {
         let buckets = layout.len();
@@ -109,11 +114,7 @@ impl HistogramCore {
     /// layout of `+Inf` alone for a histogram with native buckets only).
     #[must_use]
     pub fn with_native(layout: Arc<BucketLayout>, native: NativeConfig) -> Self {
-        let shards = crate::shards::shard_count();
-        HistogramCore {
-            native: Some(NativeHistogram::new(native, shards)),
-            ..Self::with_shards(layout, shards)
-        }
+        Self::placed(layout, Some(native), None)
     }
 
     #[must_use]

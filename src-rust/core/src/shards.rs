@@ -15,7 +15,7 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use crate::multiprocess::{self, SeriesIdentity};
+use crate::multiprocess::{self, Part, SeriesIdentity};
 
 /// Bytes in a cache line: every shard starts on its own line.
 const LINE_BYTES: usize = 64;
@@ -82,8 +82,9 @@ pub struct ShardedCells {
     /// clears placed pointers while it is the only thread (multiprocess::backend).
     shards: Box<[AtomicPtr<AtomicU64>]>,
     cells: usize,
-    /// The series whose cells live in the cell file, in multi-process mode.
-    placed: Option<Arc<SeriesIdentity>>,
+    /// The series (and which of its parts) whose cells live in the cell file, in
+    /// multi-process mode; boxed, so that cells in process memory pay one pointer.
+    placed: Option<Box<(Arc<SeriesIdentity>, Part)>>,
 }
 
 impl ShardedCells {
@@ -111,28 +112,42 @@ impl ShardedCells {
     /// [`with_shards`](Self::with_shards).
     #[must_use]
     pub fn placed(cells: usize, shards: usize, series: Option<Arc<SeriesIdentity>>) -> Self {
+        Self::placed_part(cells, shards, series, Part::Cells)
+    }
+
+    /// As [`placed`](Self::placed), for `part` of the series (a generation of native
+    /// buckets, say).
+    #[must_use]
+    pub fn placed_part(
+        cells: usize,
+        shards: usize,
+        series: Option<Arc<SeriesIdentity>>,
+        part: Part,
+    ) -> Self {
         let mut this = Self::with_shards(cells, shards);
         if let Some(series) = series {
             multiprocess::backend::register(&this.shards);
-            multiprocess::backend::announce(&series);
-            this.placed = Some(series);
+            if part == Part::Cells {
+                multiprocess::backend::announce(&series);
+            }
+            this.placed = Some(Box::new((series, part)));
         }
         this
     }
 
-    /// Takes placed cells out of merged scrapes (the child was removed); nothing for
-    /// cells in process memory.
+    /// Takes placed cells out of merged scrapes (the child was removed: its series
+    /// goes, every part of it); nothing for cells in process memory.
     pub fn retire(&self) {
-        if let Some(series) = &self.placed {
-            multiprocess::backend::retire(series);
+        if let Some(placed) = &self.placed {
+            multiprocess::backend::retire(&placed.0);
         }
     }
 
     /// Copies `exemplar` into the cell file as the latest of `bucket`, when the cells
     /// are placed there (exemplars otherwise live in process memory only).
     pub fn mirror_exemplar(&self, bucket: usize, exemplar: &crate::exemplar::Exemplar) {
-        if let Some(series) = &self.placed {
-            multiprocess::backend::store_exemplar(series, bucket, exemplar);
+        if let Some(placed) = &self.placed {
+            multiprocess::backend::store_exemplar(&placed.0, bucket, exemplar);
         }
     }
 
@@ -176,13 +191,14 @@ impl ShardedCells {
     #[cold]
     #[inline(never)]
     fn allocate(&self, slot: &AtomicPtr<AtomicU64>) -> &[AtomicU64] {
-        if let Some(series) = &self.placed {
+        if let Some(placed) = &self.placed {
+            let (series, part) = &**placed;
             let index = self
                 .shards
                 .iter()
                 .position(|s| ptr::eq(s, slot))
                 .unwrap_or(0);
-            return self.place(slot, series, index);
+            return self.place(slot, series, *part, index);
         }
         let layout = self.layout();
         // SAFETY: the layout has a non-zero size.
@@ -219,18 +235,20 @@ impl ShardedCells {
         &self,
         slot: &AtomicPtr<AtomicU64>,
         series: &Arc<SeriesIdentity>,
+        part: Part,
         index: usize,
     ) -> &[AtomicU64] {
-        let cells = multiprocess::backend::place_once(slot, series, index, self.cells, || {
-            let layout = self.layout();
-            // SAFETY: the layout has a non-zero size.
-            let fresh = unsafe { alloc::alloc_zeroed(layout) };
-            if fresh.is_null() {
-                alloc::handle_alloc_error(layout)
-            }
-            #[allow(clippy::cast_ptr_alignment)]
-            fresh.cast::<AtomicU64>()
-        });
+        let cells =
+            multiprocess::backend::place_once(slot, series, part, index, self.cells, || {
+                let layout = self.layout();
+                // SAFETY: the layout has a non-zero size.
+                let fresh = unsafe { alloc::alloc_zeroed(layout) };
+                if fresh.is_null() {
+                    alloc::handle_alloc_error(layout)
+                }
+                #[allow(clippy::cast_ptr_alignment)]
+                fresh.cast::<AtomicU64>()
+            });
         self.cells_at(NonNull::new(cells).expect("placed cells"))
     }
 

@@ -71,7 +71,8 @@ pub fn shape_merged<S: SampleSink>(merged: &Merged, rules: Rules, sink: &mut S) 
                     sink.sample(plain(SampleKind::Count, *count));
                     sink.sample(plain(SampleKind::Sum, *sum));
                 }
-                Value::Histogram { buckets, sum } => {
+                // Native buckets exist only in the protobuf format.
+                Value::Histogram { buckets, sum, .. } => {
                     let mut running = 0.0;
                     for &(bound, count) in buckets {
                         running += count;

@@ -233,39 +233,7 @@ fn histogram(scratch: &mut Scratch, core: &HistogramCore, options: RenderOptions
         w.timestamp(field::HISTOGRAM_CREATED, core.created());
     }
     if native.is_some() {
-        let snap = &scratch.native;
-        w.sint(field::HISTOGRAM_SCHEMA, i64::from(snap.schema));
-        w.double(field::HISTOGRAM_ZERO_THRESHOLD, snap.zero_threshold);
-        w.uint(field::HISTOGRAM_ZERO_COUNT, snap.zero_count);
-        for (buckets, span_field, delta_field) in [
-            (
-                &snap.negative,
-                field::HISTOGRAM_NEGATIVE_SPAN,
-                field::HISTOGRAM_NEGATIVE_DELTA,
-            ),
-            (
-                &snap.positive,
-                field::HISTOGRAM_POSITIVE_SPAN,
-                field::HISTOGRAM_POSITIVE_DELTA,
-            ),
-        ] {
-            encode(buckets, &mut scratch.spans, &mut scratch.deltas);
-            for span in &scratch.spans {
-                write_span(w, span_field, *span);
-            }
-            w.packed_sints(delta_field, &scratch.deltas);
-        }
-        let empty = snap.positive.is_empty() && snap.negative.is_empty();
-        if empty && snap.zero_threshold == 0.0 && snap.zero_count == 0 {
-            write_span(
-                w,
-                field::HISTOGRAM_POSITIVE_SPAN,
-                Span {
-                    offset: 0,
-                    length: 0,
-                },
-            );
-        }
+        write_native(w, &mut scratch.spans, &mut scratch.deltas, &scratch.native);
         for bucket in 0..bounds.len() {
             if let Some(exemplar) = core.exemplar(bucket) {
                 if let Some(e) = exemplar.as_ref() {
@@ -275,6 +243,49 @@ fn histogram(scratch: &mut Scratch, core: &HistogramCore, options: RenderOptions
         }
     }
     w.end(field::METRIC_HISTOGRAM);
+}
+
+/// A histogram's native buckets: schema, zero bucket, and the spans and deltas of each
+/// side, with the no-op span that marks an empty histogram without a zero bucket as
+/// native. `spans` and `deltas` are scratch space.
+pub(super) fn write_native(
+    w: &mut Writer,
+    spans: &mut Vec<Span>,
+    deltas: &mut Vec<i64>,
+    snap: &NativeSnapshot,
+) {
+    w.sint(field::HISTOGRAM_SCHEMA, i64::from(snap.schema));
+    w.double(field::HISTOGRAM_ZERO_THRESHOLD, snap.zero_threshold);
+    w.uint(field::HISTOGRAM_ZERO_COUNT, snap.zero_count);
+    for (buckets, span_field, delta_field) in [
+        (
+            &snap.negative,
+            field::HISTOGRAM_NEGATIVE_SPAN,
+            field::HISTOGRAM_NEGATIVE_DELTA,
+        ),
+        (
+            &snap.positive,
+            field::HISTOGRAM_POSITIVE_SPAN,
+            field::HISTOGRAM_POSITIVE_DELTA,
+        ),
+    ] {
+        encode(buckets, spans, deltas);
+        for span in spans.iter() {
+            write_span(w, span_field, *span);
+        }
+        w.packed_sints(delta_field, deltas);
+    }
+    let empty = snap.positive.is_empty() && snap.negative.is_empty();
+    if empty && snap.zero_threshold == 0.0 && snap.zero_count == 0 {
+        write_span(
+            w,
+            field::HISTOGRAM_POSITIVE_SPAN,
+            Span {
+                offset: 0,
+                length: 0,
+            },
+        );
+    }
 }
 
 fn write_span(w: &mut Writer, at: u32, span: Span) {

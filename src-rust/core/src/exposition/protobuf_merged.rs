@@ -1,15 +1,21 @@
 //! A multi-process merge in the protobuf exposition, laid out as live families are in
 //! `protobuf`: counters named with `_total`, gauges by their mode (a `pid` label for the
 //! per-process modes), histograms with cumulative classic buckets (`+Inf` only for its
-//! exemplar) and `sample_count`, summaries as count and sum. The files keep no creation
-//! time, so there are no created timestamps (as in the text formats' merged scrape).
+//! exemplar) and `sample_count`, and their native buckets when they record them (the
+//! count is then the native buckets' own total, as Prometheus requires), summaries as
+//! count and sum. The files keep no creation time, so there are no created timestamps
+//! (as in the text formats' merged scrape).
 
-use super::protobuf::{family_header, field, write_exemplar, COUNTER, GAUGE, HISTOGRAM, SUMMARY};
+use super::protobuf::{
+    family_header, field, write_exemplar, write_native, COUNTER, GAUGE, HISTOGRAM, SUMMARY,
+};
 use super::wire::Writer;
 use crate::multiprocess::merge::{GaugeMode, Kind, Merged, MergedFamily, Value, TOTAL};
+use crate::native_histogram::spans::Span;
 
 /// Appends one delimited `MetricFamily` per merged family, in name order.
 pub(super) fn render(out: &mut Vec<u8>, w: &mut Writer, merged: &Merged) {
+    let mut scratch = (Vec::new(), Vec::new());
     for (name, family) in &merged.families {
         w.start();
         let (suffix, kind) = match family.kind {
@@ -31,7 +37,7 @@ pub(super) fn render(out: &mut Vec<u8>, w: &mut Writer, merged: &Merged) {
                 w.string(field::PAIR_VALUE, &values[i]);
                 w.end(field::METRIC_LABEL);
             }
-            metric(w, family, values, value);
+            metric(w, &mut scratch, family, values, value);
             w.end(field::FAMILY_METRIC);
         }
         w.finish_delimited(out);
@@ -46,7 +52,13 @@ fn label_names(family: &MergedFamily) -> Vec<&str> {
     names
 }
 
-fn metric(w: &mut Writer, family: &MergedFamily, values: &[String], value: &Value) {
+fn metric(
+    w: &mut Writer,
+    (spans, deltas): &mut (Vec<Span>, Vec<i64>),
+    family: &MergedFamily,
+    values: &[String],
+    value: &Value,
+) {
     let exemplar = |which: u64| family.exemplars.get(&(values.to_vec(), which));
     match value {
         Value::Counter(total) => {
@@ -68,16 +80,24 @@ fn metric(w: &mut Writer, family: &MergedFamily, values: &[String], value: &Valu
             w.double(field::HISTOGRAM_SUM, *sum);
             w.end(field::METRIC_SUMMARY);
         }
-        Value::Histogram { buckets, sum } => {
+        Value::Histogram {
+            buckets,
+            sum,
+            native,
+        } => {
             w.begin();
-            let total: f64 = buckets.iter().map(|&(_, count)| count).sum();
-            w.uint(field::HISTOGRAM_COUNT, total as u64);
+            let count = match native {
+                Some(native) => native.count(),
+                None => buckets.iter().map(|&(_, count)| count).sum::<f64>() as u64,
+            };
+            w.uint(field::HISTOGRAM_COUNT, count);
             w.double(field::HISTOGRAM_SUM, *sum);
+            let classic = buckets.len() > 1;
             let mut running = 0.0;
             for &(bound, count) in buckets {
                 running += count;
                 let e = exemplar(bound.to_bits());
-                if bound == f64::INFINITY && e.is_none() {
+                if !classic || (bound == f64::INFINITY && e.is_none()) {
                     continue;
                 }
                 w.begin();
@@ -87,6 +107,14 @@ fn metric(w: &mut Writer, family: &MergedFamily, values: &[String], value: &Valu
                     write_exemplar(w, field::BUCKET_EXEMPLAR, e);
                 }
                 w.end(field::HISTOGRAM_BUCKET);
+            }
+            if let Some(native) = native {
+                write_native(w, spans, deltas, native);
+                for &(bound, _) in buckets {
+                    if let Some(e) = exemplar(bound.to_bits()) {
+                        write_exemplar(w, field::HISTOGRAM_EXEMPLARS, e);
+                    }
+                }
             }
             w.end(field::METRIC_HISTOGRAM);
         }

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use super::exemplars::{self, SLOT_WORDS};
-use super::format::{FamilyMeta, CELLS, EXEMPLAR, FAMILY, RETIRE, SERIES};
+use super::format::{FamilyMeta, CELLS, EXEMPLAR, FAMILY, NATIVE, RETIRE, SERIES};
 use super::writer::ProcessFile;
 use crate::exemplar::Exemplar;
 use crate::sync::Mutex;
@@ -51,6 +51,16 @@ impl SeriesIdentity {
         let values = serde_json::to_vec(values).expect("label values are strings");
         Arc::new(SeriesIdentity { family, values })
     }
+}
+
+/// Which cells of a series a placement holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The series' own cells: a counter's, a gauge's, a histogram's classic buckets and
+    /// sum.
+    Cells,
+    /// One generation of a histogram's native buckets, at `schema`.
+    Native { generation: u32, schema: i32 },
 }
 
 /// The shard pointers of a placed child, known to the backend (from placement until
@@ -156,13 +166,14 @@ pub(crate) fn deregister(slots: &Slots) {
     }
 }
 
-/// The cells of shard `shard` of `series` behind `slot`: the ones published there
-/// already, or zeroed cells placed in this process's file now and published. When the
-/// file cannot take them, `fallback` provides them (the failure is counted: those
-/// counts are missing from aggregated scrapes).
+/// The cells of shard `shard` of `part` of `series` behind `slot`: the ones published
+/// there already, or zeroed cells placed in this process's file now and published.
+/// When the file cannot take them, `fallback` provides them (the failure is counted:
+/// those counts are missing from aggregated scrapes).
 pub(crate) fn place_once(
     slot: &AtomicPtr<AtomicU64>,
     series: &Arc<SeriesIdentity>,
+    part: Part,
     shard: usize,
     cells: usize,
     fallback: impl FnOnce() -> *mut AtomicU64,
@@ -173,7 +184,7 @@ pub(crate) fn place_once(
     if !current.is_null() {
         return current;
     }
-    let fresh = if let Ok(cells) = backend.place(series, shard, cells) {
+    let fresh = if let Ok(cells) = backend.place(series, part, shard, cells) {
         cells.cast_mut()
     } else {
         backend.failures += 1;
@@ -309,14 +320,22 @@ impl Backend {
     fn place(
         &mut self,
         series: &Arc<SeriesIdentity>,
+        part: Part,
         shard: usize,
         cells: usize,
     ) -> io::Result<*const AtomicU64> {
         let id = self.series_id(series)?;
-        let mut head = [0u8; 8];
+        let mut head = [0u8; 16];
         head[..4].copy_from_slice(&id.to_le_bytes());
-        head[4..].copy_from_slice(&(shard as u32).to_le_bytes());
-        self.file()?.append(CELLS, &head, &[], cells)
+        head[4..8].copy_from_slice(&(shard as u32).to_le_bytes());
+        match part {
+            Part::Cells => self.file()?.append(CELLS, &head[..8], &[], cells),
+            Part::Native { generation, schema } => {
+                head[8..12].copy_from_slice(&generation.to_le_bytes());
+                head[12..].copy_from_slice(&schema.to_le_bytes());
+                self.file()?.append(NATIVE, &head, &[], cells)
+            }
+        }
     }
 }
 

@@ -23,6 +23,9 @@
 //! - `RETIRE`: series id (u32): the series was removed, its cells no longer count.
 //! - `EXEMPLAR`: series id (u32), bucket (u32; 0 for a counter), then an exemplar slot
 //!   (see `exemplars`), rewritten in place under a sequence lock.
+//! - `NATIVE`: series id (u32), shard (u32), generation (u32), schema (i32), then the
+//!   shard's cells of one generation of a histogram's native buckets (see
+//!   `native_histogram::table`): the zero bucket, then `(tag, count)` pairs.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -42,6 +45,7 @@ pub const SERIES: u32 = 2;
 pub const CELLS: u32 = 3;
 pub const RETIRE: u32 = 4;
 pub const EXEMPLAR: u32 = 5;
+pub const NATIVE: u32 = 6;
 
 /// The bytes a record with `payload` bytes of payload takes, header included.
 #[must_use]
@@ -63,6 +67,19 @@ pub struct FamilyMeta {
     /// A gauge's multiprocess mode (prometheus_client's names).
     #[serde(default)]
     pub mode: String,
+    /// A histogram's native buckets, when it records them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<NativeMeta>,
+}
+
+/// What a reader needs to know of a histogram's native buckets beyond its `NATIVE`
+/// records: the zero bucket's width.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NativeMeta {
+    /// The schema a child starts at (its finest).
+    pub schema: i32,
+    /// The zero threshold as f64 bits.
+    pub zero_threshold: u64,
 }
 
 /// A record read back from a file.
@@ -93,6 +110,15 @@ pub enum Record<'a> {
         bucket: u32,
         slot: *const AtomicU64,
         words: usize,
+    },
+    /// `cells` points at `count` cells of one shard of native generation `generation`.
+    Native {
+        series: u32,
+        shard: u32,
+        generation: u32,
+        schema: i32,
+        cells: *const AtomicU64,
+        count: usize,
     },
 }
 
@@ -172,6 +198,16 @@ pub unsafe fn read_records<'a>(
                 #[allow(clippy::cast_ptr_alignment)]
                 slot: unsafe { base.add(pos + 16).cast::<AtomicU64>() },
                 words: (payload - 8) / 8,
+            },
+            NATIVE if payload >= 16 && payload % 8 == 0 => Record::Native {
+                series: u32_at(body, 0),
+                shard: u32_at(body, 4),
+                generation: u32_at(body, 8),
+                schema: i32::from_le_bytes(body[12..16].try_into().expect("four bytes")),
+                // SAFETY: as for CELLS: the cells follow the record's 24 header bytes.
+                #[allow(clippy::cast_ptr_alignment)]
+                cells: unsafe { base.add(pos + 24).cast::<AtomicU64>() },
+                count: (payload - 16) / 8,
             },
             _ => return Err("an unknown record"),
         };

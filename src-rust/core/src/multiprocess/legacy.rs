@@ -100,10 +100,12 @@ pub fn merge_file(
                     value,
                 )],
                 sum: 0.0,
+                native: None,
             },
             (Kind::Histogram, "_sum", None) => Value::Histogram {
                 buckets: Vec::new(),
                 sum: value,
+                native: None,
             },
             (Kind::Summary, "_count", _) => Value::Summary {
                 count: value,

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::exemplar::Exemplar;
+use crate::native_histogram::NativeSnapshot;
 
 /// The exemplar key of a counter's `_total` (a histogram's buckets use their bound's
 /// bits; this one is a NaN pattern, which no bound is).
@@ -96,10 +97,12 @@ impl Kind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Counter(f64),
-    /// Non-cumulative counts per upper bound (sorted, `+Inf` last) and the sum.
+    /// Non-cumulative counts per upper bound (sorted, `+Inf` last) and the sum; the
+    /// native buckets too for a histogram that records them.
     Histogram {
         buckets: Vec<(f64, f64)>,
         sum: f64,
+        native: Option<Box<NativeSnapshot>>,
     },
     Summary {
         count: f64,
@@ -296,14 +299,24 @@ fn combine(into: &mut Value, value: Value, mode: Option<GaugeMode>) -> bool {
             *sum += s;
         }
         (
-            Value::Histogram { buckets, sum },
+            Value::Histogram {
+                buckets,
+                sum,
+                native,
+            },
             Value::Histogram {
                 buckets: other_buckets,
                 sum: other_sum,
+                native: other_native,
             },
         ) => {
             *sum += other_sum;
             add_buckets(buckets, &other_buckets);
+            match (native, other_native) {
+                (Some(native), Some(other)) => native.add(&other),
+                (native @ None, other) => *native = other,
+                (Some(_), None) => {}
+            }
         }
         (Value::Gauge { value, stamp }, Value::Gauge { value: v, stamp: t }) => {
             match mode.unwrap_or(GaugeMode::All) {
@@ -375,7 +388,12 @@ enum StoredValue {
     Histogram(Vec<(u64, u64)>, u64),
     Summary(u64, u64),
     Gauge(u64, u64),
+    /// A histogram with native buckets: as `Histogram`, then the native ones.
+    NativeHistogram(Vec<(u64, u64)>, u64, StoredNative),
 }
+
+/// Schema, zero threshold bits, zero count, positive and negative `(index, count)`.
+type StoredNative = (i32, u64, u64, Vec<(i32, u64)>, Vec<(i32, u64)>);
 
 impl From<&Merged> for Stored {
     fn from(merged: &Merged) -> Self {
@@ -396,10 +414,28 @@ impl From<&Merged> for Stored {
                         .map(|(key, value)| {
                             let stored = match value {
                                 Value::Counter(v) => StoredValue::Counter(bits(*v)),
-                                Value::Histogram { buckets, sum } => StoredValue::Histogram(
-                                    buckets.iter().map(|(b, c)| (bits(*b), bits(*c))).collect(),
-                                    bits(*sum),
-                                ),
+                                Value::Histogram {
+                                    buckets,
+                                    sum,
+                                    native,
+                                } => {
+                                    let buckets =
+                                        buckets.iter().map(|(b, c)| (bits(*b), bits(*c))).collect();
+                                    match native {
+                                        None => StoredValue::Histogram(buckets, bits(*sum)),
+                                        Some(n) => StoredValue::NativeHistogram(
+                                            buckets,
+                                            bits(*sum),
+                                            (
+                                                n.schema,
+                                                bits(n.zero_threshold),
+                                                n.zero_count,
+                                                n.positive.clone(),
+                                                n.negative.clone(),
+                                            ),
+                                        ),
+                                    }
+                                }
                                 Value::Summary { count, sum } => {
                                     StoredValue::Summary(bits(*count), bits(*sum))
                                 }
@@ -441,12 +477,24 @@ impl From<Stored> for Merged {
                     let value = match value {
                         StoredValue::Counter(v) => Value::Counter(float(v)),
                         StoredValue::Histogram(buckets, sum) => Value::Histogram {
-                            buckets: buckets
-                                .into_iter()
-                                .map(|(b, c)| (float(b), float(c)))
-                                .collect(),
+                            buckets: stored_buckets(buckets),
                             sum: float(sum),
+                            native: None,
                         },
+                        StoredValue::NativeHistogram(buckets, sum, native) => {
+                            let (schema, zero_threshold, zero_count, positive, negative) = native;
+                            Value::Histogram {
+                                buckets: stored_buckets(buckets),
+                                sum: float(sum),
+                                native: Some(Box::new(NativeSnapshot::new(
+                                    schema,
+                                    float(zero_threshold),
+                                    zero_count,
+                                    positive,
+                                    negative,
+                                ))),
+                            }
+                        }
                         StoredValue::Summary(count, sum) => Value::Summary {
                             count: float(count),
                             sum: float(sum),
@@ -484,4 +532,11 @@ impl From<Stored> for Merged {
         }
         merged
     }
+}
+
+fn stored_buckets(buckets: Vec<(u64, u64)>) -> Vec<(f64, f64)> {
+    buckets
+        .into_iter()
+        .map(|(b, c)| (f64::from_bits(b), f64::from_bits(c)))
+        .collect()
 }

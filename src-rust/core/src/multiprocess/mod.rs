@@ -23,7 +23,7 @@ pub mod writer;
 #[cfg(all(test, not(miri)))]
 mod tests;
 
-pub use backend::{enable, enabled, EnableError, FamilyIdentity, SeriesIdentity};
+pub use backend::{enable, enabled, EnableError, FamilyIdentity, Part, SeriesIdentity};
 pub use merge::{GaugeMode, Kind, Merged, MergedFamily, Value};
 
 /// A metric child whose placed cells a removal takes out of merged scrapes.

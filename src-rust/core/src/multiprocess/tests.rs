@@ -28,6 +28,7 @@ fn meta(name: &str, kind: &str, labels: &[&str], bounds: &[f64], mode: &str) -> 
         labels: labels.iter().map(|l| (*l).to_owned()).collect(),
         bounds: bounds.iter().map(|b| b.to_bits()).collect(),
         mode: mode.into(),
+        native: None,
     }
 }
 
@@ -67,6 +68,7 @@ fn placed_metrics_scrape_from_their_file() {
     let bounds: Vec<f64> = layout.bounds().to_vec();
     let hist = HistogramCore::placed(
         Arc::clone(&layout),
+        None,
         Some(SeriesIdentity::new(
             FamilyIdentity::new(meta("t_lat", "histogram", &[], &bounds, "")),
             &[],
@@ -95,7 +97,8 @@ fn placed_metrics_scrape_from_their_file() {
         Value::Counter(0.0),
         "a series never written still scrapes"
     );
-    let Value::Histogram { buckets, sum } = &merged.families["t_lat"].series[&Vec::new()] else {
+    let Value::Histogram { buckets, sum, .. } = &merged.families["t_lat"].series[&Vec::new()]
+    else {
         panic!("a histogram")
     };
     assert_eq!(buckets, &[(0.5, 1.0), (1.0, 0.0), (f64::INFINITY, 1.0)]);
@@ -118,6 +121,60 @@ fn placed_metrics_scrape_from_their_file() {
         1,
         "a retired series is gone"
     );
+}
+
+#[test]
+fn placed_native_buckets_merge_as_the_histogram_reads_them() {
+    use crate::native_histogram::NativeConfig;
+    let dir = enabled_dir();
+    // A low bucket limit: the resolution is lowered while recording, so the merge
+    // meets generations at two or more schemas.
+    let config = NativeConfig::new(1.05, 1e-3, 12, 0.0).unwrap();
+    let layout = Arc::new(BucketLayout::native_only());
+    let mut family = meta("t_native", "histogram", &[], layout.bounds(), "");
+    family.native = Some(super::format::NativeMeta {
+        schema: config.schema,
+        zero_threshold: config.zero_threshold.to_bits(),
+    });
+    let hist = HistogramCore::placed(
+        Arc::clone(&layout),
+        Some(config),
+        Some(SeriesIdentity::new(FamilyIdentity::new(family), &[])),
+    );
+    std::thread::scope(|s| {
+        for t in 0..3 {
+            let hist = &hist;
+            s.spawn(move || {
+                for i in 0..2000 {
+                    let v = f64::from(i % 97 + t) * 0.013 - 0.2;
+                    hist.observe(v).unwrap();
+                }
+            });
+        }
+    });
+    hist.observe_many(&[0.0, 1e-4, 5.0, -7.5][..]).unwrap();
+    let own = hist.native().unwrap().snapshot();
+    assert!(
+        own.schema < config.schema,
+        "the bucket limit lowered the resolution"
+    );
+    let merged = collect(&dir).unwrap().merged;
+    let Value::Histogram {
+        buckets, native, ..
+    } = &merged.families["t_native"].series[&Vec::new()]
+    else {
+        panic!("a histogram")
+    };
+    let native = native.as_deref().expect("native buckets");
+    assert_eq!(native, &own);
+    assert_eq!(native.count(), 6004);
+    assert_eq!(buckets, &[(f64::INFINITY, 6004.0)]);
+    // The aggregate's form keeps them.
+    let stored = serde_json::to_vec(&super::merge::Stored::from(&merged)).unwrap();
+    let back: super::Merged = serde_json::from_slice::<super::merge::Stored>(&stored)
+        .unwrap()
+        .into();
+    assert_eq!(back.families["t_native"], merged.families["t_native"]);
 }
 
 #[test]
@@ -227,7 +284,8 @@ fn prometheus_client_files_merge_with_vumeter_series() {
         merged.families["lat"].series[&Vec::new()],
         Value::Histogram {
             buckets: vec![(0.5, 2.0), (f64::INFINITY, 1.0)],
-            sum: 1.5
+            sum: 1.5,
+            native: None,
         }
     );
     assert_eq!(merged.families["temp"].kind, Kind::Gauge);

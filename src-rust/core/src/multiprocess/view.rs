@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::exemplars;
 use super::format::{read_records, FamilyMeta, Record};
 use super::merge::{GaugeMode, Kind, Merged, Origin, Value, TOTAL};
+use crate::native_histogram::NativeSnapshot;
 
 struct SeriesCells {
     family: u32,
@@ -14,6 +15,8 @@ struct SeriesCells {
     shards: Vec<(*const AtomicU64, usize)>,
     /// (bucket, slot, words) of each exemplar slot.
     exemplars: Vec<(u32, *const AtomicU64, usize)>,
+    /// (schema, first cell, count) of each shard of a native generation placed so far.
+    native: Vec<(i32, *const AtomicU64, usize)>,
 }
 
 /// What a file's records say.
@@ -58,6 +61,7 @@ impl FileRecords {
                 values,
                 shards: Vec::new(),
                 exemplars: Vec::new(),
+                native: Vec::new(),
             },
         );
     }
@@ -89,6 +93,17 @@ impl FileRecords {
                     s.exemplars.push((bucket, slot, words));
                 }
             }
+            Record::Native {
+                series,
+                schema,
+                cells,
+                count,
+                ..
+            } => {
+                if let Some(s) = self.series.get_mut(&series) {
+                    s.native.push((schema, cells, count));
+                }
+            }
         }
     }
 }
@@ -118,7 +133,7 @@ pub unsafe fn merge_file(
             continue;
         };
         // SAFETY: the cell pointers come from this mapping's records (see above).
-        let Some(value) = (unsafe { value_of(*kind, meta, &s.shards) }) else {
+        let Some(value) = (unsafe { value_of(*kind, meta, &s.shards, &s.native) }) else {
             malformed = true;
             continue;
         };
@@ -154,7 +169,7 @@ pub unsafe fn merge_file(
     }
 }
 
-/// The value in a series' shards.
+/// The value in a series' shards (and native generations' shards).
 ///
 /// # Safety
 /// Every `(cells, count)` points at `count` mapped cells.
@@ -162,6 +177,7 @@ unsafe fn value_of(
     kind: Kind,
     meta: &FamilyMeta,
     shards: &[(*const AtomicU64, usize)],
+    native: &[(i32, *const AtomicU64, usize)],
 ) -> Option<Value> {
     // SAFETY: the caller's promise.
     let mut cells = shards
@@ -201,8 +217,37 @@ unsafe fn value_of(
                     .map(|(b, c)| (b, c as f64))
                     .collect(),
                 sum,
+                // SAFETY: the caller's promise.
+                native: unsafe { native_of(meta, native) }.ok()?,
             }
         }
         Kind::Summary => return None,
     })
+}
+
+/// A histogram's native buckets, merged over its generations (`None` for a histogram
+/// without them); an error for cells that are not laid out as generations.
+///
+/// # Safety
+/// Every `(schema, cells, count)` points at `count` mapped cells.
+unsafe fn native_of(
+    meta: &FamilyMeta,
+    shards: &[(i32, *const AtomicU64, usize)],
+) -> Result<Option<Box<NativeSnapshot>>, &'static str> {
+    let Some(config) = meta.native else {
+        return Ok(None);
+    };
+    let mut snapshot = NativeSnapshot::default();
+    snapshot.start(f64::from_bits(config.zero_threshold));
+    for &(schema, cells, count) in shards {
+        // The zero bucket, then (tag, count) pairs.
+        if count % 2 != 1 {
+            return Err("native cells not laid out as a generation");
+        }
+        // SAFETY: the caller's promise.
+        let shard = unsafe { std::slice::from_raw_parts(cells, count) };
+        snapshot.add_shard(schema, shard);
+    }
+    snapshot.finish(config.schema);
+    Ok(Some(Box::new(snapshot)))
 }

@@ -5,8 +5,9 @@
 //! threshold go into the zero bucket; when a new bucket takes the count of buckets past
 //! `max_buckets`, the whole histogram is reset if `min_reset_duration` has passed since
 //! the last reset, and otherwise the resolution is halved (the schema lowered by one,
-//! each pair of buckets merged), with a reset scheduled `min_reset_duration` after the
-//! last one to bring the resolution back. (client_golang's third remedy, widening the
+//! each pair of buckets merged), with a reset falling due `min_reset_duration` after
+//! the last one to bring the resolution back (run by the next scrape of the histogram
+//! in this process, or its next `observe_many`). (client_golang's third remedy, widening the
 //! zero bucket up to a maximum threshold, is not offered.)
 //!
 //! # Storage
@@ -20,18 +21,27 @@
 //! it reports. Generations are kept until the histogram is dropped (a writer may still
 //! hold one) and reused after a reset, so a histogram has at most [`GENERATIONS`].
 //!
+//! In multi-process mode each generation's tables are placed in the process's cell
+//! file, as a part of the histogram's series (its index and schema never change, also
+//! when it is reused), so a scrape in another process reads and merges them the same
+//! way (`multiprocess::view`); the bucket set stays in process memory.
+//!
 //! The sum is the classic histogram's (see `histogram`), so it is not kept twice.
 
 pub mod schema;
+mod snapshot;
 pub mod spans;
 pub mod table;
 
+pub use snapshot::NativeSnapshot;
+
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::buckets::BulkValues;
 use crate::clock::unix_now;
 use crate::error::MetricError;
+use crate::multiprocess::SeriesIdentity;
 use crate::sync::Mutex;
 use schema::{coarsen, pick_schema, Indexer, MIN_SCHEMA};
 use table::{Added, Bucket, Generation};
@@ -104,28 +114,6 @@ impl NativeConfig {
     }
 }
 
-/// A self-consistent read of the native buckets.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NativeSnapshot {
-    pub schema: i32,
-    pub zero_threshold: f64,
-    pub zero_count: u64,
-    /// `(index, count)` sorted by index, counts above zero.
-    pub positive: Vec<(i32, u64)>,
-    pub negative: Vec<(i32, u64)>,
-    /// Buckets as read, before merging (kept to reuse its memory).
-    raw: Vec<(i32, Bucket, u64)>,
-}
-
-impl NativeSnapshot {
-    /// Every observation: the zero bucket and all others.
-    #[must_use]
-    pub fn count(&self) -> u64 {
-        let sum = |b: &[(i32, u64)]| b.iter().map(|&(_, n)| n).sum::<u64>();
-        self.zero_count + sum(&self.positive) + sum(&self.negative)
-    }
-}
-
 /// What the slow paths share, under one lock.
 struct State {
     /// When the last reset was (the creation counts as one), Unix seconds.
@@ -135,6 +123,8 @@ struct State {
 pub struct NativeHistogram {
     config: NativeConfig,
     shards: usize,
+    /// The series whose generations live in the cell file, in multi-process mode.
+    series: Option<Arc<SeriesIdentity>>,
     /// Every generation made so far; index 0 is the first, at the starting schema.
     generations: Box<[OnceLock<Box<Generation>>]>,
     /// The index of the generation writers record into.
@@ -213,6 +203,17 @@ const TRIES: usize = 32;
 impl NativeHistogram {
     #[must_use]
     pub fn new(config: NativeConfig, shards: usize) -> Self {
+        Self::placed(config, shards, None)
+    }
+
+    /// A histogram whose generations live in the cell file when `series` is given
+    /// (multi-process mode), each as a part of the series of its own.
+    #[must_use]
+    pub fn placed(
+        config: NativeConfig,
+        shards: usize,
+        series: Option<Arc<SeriesIdentity>>,
+    ) -> Self {
         let initial_slots = if config.max_buckets > 0 {
             slots_for(config.max_buckets)
         } else {
@@ -220,11 +221,17 @@ impl NativeHistogram {
         };
         let generations: Box<[OnceLock<Box<Generation>>]> =
             (0..GENERATIONS).map(|_| OnceLock::new()).collect();
-        let first = Generation::new(config.schema, initial_slots, shards);
+        let first = Generation::placed(
+            config.schema,
+            initial_slots,
+            shards,
+            series.clone().map(|s| (s, 0)),
+        );
         let _ = generations[0].set(Box::new(first));
         NativeHistogram {
             config,
             shards,
+            series,
             generations,
             current: AtomicUsize::new(0),
             reset_due: AtomicU64::new(0),
@@ -279,7 +286,9 @@ impl NativeHistogram {
     /// Values are bucketed into a private tally first and published with one atomic
     /// add per bucket it touched, so a million values cost a few hundred atomic adds.
     pub fn observe_many<S: BulkValues + ?Sized>(&self, values: &S) -> bool {
-        let mut reset = false;
+        // A reset that fell due runs here too, not only at a scrape: in multi-process
+        // mode this process may never render its own histograms.
+        let mut reset = self.reset_if_due();
         let mut buffer = [0.0; BLOCK];
         let mut tally = Tally::new();
         let threshold = self.config.zero_threshold;
@@ -387,7 +396,7 @@ impl NativeHistogram {
         }
         let pause = self.config.min_reset_duration;
         let now = unix_now();
-        if pause > 0.0 && self.reset_due.load(Ordering::Relaxed) == 0 {
+        if pause > 0.0 {
             if now - state.last_reset >= pause {
                 self.reset_locked(&mut state, now);
                 return true;
@@ -456,7 +465,8 @@ impl NativeHistogram {
         let index = if let Some(i) = reusable {
             i
         } else if let Some(free) = free() {
-            let fresh = Generation::new(schema, slots, self.shards);
+            let placement = self.series.clone().map(|s| (s, free as u32));
+            let fresh = Generation::placed(schema, slots, self.shards, placement);
             let _ = self.generations[free].set(Box::new(fresh));
             free
         } else {
@@ -482,8 +492,8 @@ impl NativeHistogram {
         state.last_reset = now;
     }
 
-    /// Runs a scheduled reset that is due (at a scrape: there is no timer thread). True
-    /// when it reset.
+    /// Runs a scheduled reset that is due (at a scrape or a bulk observe: there is no
+    /// timer thread). True when it reset.
     pub fn reset_if_due(&self) -> bool {
         let due = self.reset_due.load(Ordering::Relaxed);
         if due == 0 || unix_now() < f64::from_bits(due) {
@@ -501,39 +511,13 @@ impl NativeHistogram {
     /// counts, reusing `out`'s memory.
     pub fn read_into(&self, out: &mut NativeSnapshot) {
         let _state = self.state.lock();
-        out.zero_threshold = self.config.zero_threshold;
-        out.zero_count = 0;
-        out.raw.clear();
-        let current = self.generation(self.current.load(Ordering::Acquire));
-        let mut schema = current.schema;
+        out.start(self.config.zero_threshold);
         for generation in self.generations.iter().filter_map(OnceLock::get) {
-            let before = out.raw.len();
-            let raw = &mut out.raw;
-            generation.read(&mut out.zero_count, |bucket, count| {
-                raw.push((generation.schema, bucket, count));
-            });
-            if out.raw.len() > before {
-                schema = schema.min(generation.schema);
+            for shard in generation.shards() {
+                out.add_shard(generation.schema, shard);
             }
         }
-        out.schema = schema;
-        for (from, bucket, _) in &mut out.raw {
-            bucket.index = coarsen(bucket.index, *from - schema);
-        }
-        out.raw.sort_unstable_by_key(|&(_, bucket, _)| bucket);
-        out.positive.clear();
-        out.negative.clear();
-        for &(_, bucket, count) in &out.raw {
-            let side = if bucket.negative {
-                &mut out.negative
-            } else {
-                &mut out.positive
-            };
-            match side.last_mut() {
-                Some((index, total)) if *index == bucket.index => *total += count,
-                _ => side.push((bucket.index, count)),
-            }
-        }
+        out.finish(self.generation(self.current.load(Ordering::Acquire)).schema);
     }
 
     #[must_use]

@@ -13,6 +13,9 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use std::sync::Arc;
+
+use crate::multiprocess::{Part, SeriesIdentity};
 use crate::shards::ShardedCells;
 
 /// A bucket as stored: its sign and index at the generation's schema.
@@ -81,6 +84,23 @@ fn add(slots: &[AtomicU64], mask: usize, bucket: Bucket, n: u64) -> Added {
     Added::Full
 }
 
+/// Adds one shard's zero count to `zero` and calls `each` with every bucket it
+/// counted. The shard is a generation's, or the same cells read from another process's
+/// cell file: cell 0 is the zero bucket, then `(tag, count)` pairs.
+pub fn read_shard(shard: &[AtomicU64], zero: &mut u64, mut each: impl FnMut(Bucket, u64)) {
+    let Some((first, slots)) = shard.split_first() else {
+        return;
+    };
+    *zero += first.load(Ordering::Relaxed);
+    for slot in slots.chunks_exact(2) {
+        let tag = slot[0].load(Ordering::Relaxed);
+        let count = slot[1].load(Ordering::Relaxed);
+        if tag != 0 && count != 0 {
+            each(Bucket::from_tag(tag), count);
+        }
+    }
+}
+
 /// A generation: the buckets of one schema since it became current.
 pub struct Generation {
     pub schema: i32,
@@ -99,11 +119,34 @@ impl Generation {
     /// two) on `shards` shards.
     #[must_use]
     pub fn new(schema: i32, slots: usize, shards: usize) -> Self {
+        Self::placed(schema, slots, shards, None)
+    }
+
+    /// As [`new`](Self::new), with the tables in the cell file as generation
+    /// `placement.1` of series `placement.0` (multi-process mode). The bucket set stays
+    /// in process memory: only this process's writers consult it.
+    #[must_use]
+    pub fn placed(
+        schema: i32,
+        slots: usize,
+        shards: usize,
+        placement: Option<(Arc<SeriesIdentity>, u32)>,
+    ) -> Self {
         let slots = slots.max(8).next_power_of_two();
+        let cells = 1 + 2 * slots;
+        let cells = match placement {
+            Some((series, generation)) => ShardedCells::placed_part(
+                cells,
+                shards,
+                Some(series),
+                Part::Native { generation, schema },
+            ),
+            None => ShardedCells::with_shards(cells, shards),
+        };
         Generation {
             schema,
             mask: slots - 1,
-            cells: ShardedCells::with_shards(1 + 2 * slots, shards),
+            cells,
             present: ShardedCells::with_shards(2 * slots, 1),
             populated: AtomicUsize::new(0),
         }
@@ -150,15 +193,13 @@ impl Generation {
     /// bucket once per shard that has it).
     pub fn read(&self, zero: &mut u64, mut each: impl FnMut(Bucket, u64)) {
         for shard in self.cells.shards() {
-            *zero += shard[0].load(Ordering::Relaxed);
-            for slot in shard[1..].chunks_exact(2) {
-                let tag = slot[0].load(Ordering::Relaxed);
-                let count = slot[1].load(Ordering::Relaxed);
-                if tag != 0 && count != 0 {
-                    each(Bucket::from_tag(tag), count);
-                }
-            }
+            read_shard(shard, zero, &mut each);
         }
+    }
+
+    /// Every shard written so far (see [`read_shard`]).
+    pub fn shards(&self) -> impl Iterator<Item = &[AtomicU64]> + '_ {
+        self.cells.shards()
     }
 
     /// Empties the generation: counts, slots and the bucket set. A write racing the

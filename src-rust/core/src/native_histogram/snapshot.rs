@@ -1,0 +1,175 @@
+//! A read of native buckets: one histogram's generations merged at one schema, or
+//! the reads of many processes added together (multi-process mode).
+
+use std::sync::atomic::AtomicU64;
+
+use super::schema::{coarsen, upper_bound};
+use super::table::{read_shard, Bucket};
+
+/// A self-consistent read of native buckets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NativeSnapshot {
+    pub schema: i32,
+    pub zero_threshold: f64,
+    pub zero_count: u64,
+    /// `(index, count)` sorted by index, counts above zero.
+    pub positive: Vec<(i32, u64)>,
+    pub negative: Vec<(i32, u64)>,
+    /// Buckets as read, at the schema of their generation, until [`finish`] merges
+    /// them (kept empty otherwise, to reuse its memory).
+    ///
+    /// [`finish`]: NativeSnapshot::finish
+    raw: Vec<(i32, Bucket, u64)>,
+}
+
+impl NativeSnapshot {
+    /// Buckets read elsewhere (sorted by index, counts above zero).
+    #[must_use]
+    pub fn new(
+        schema: i32,
+        zero_threshold: f64,
+        zero_count: u64,
+        positive: Vec<(i32, u64)>,
+        negative: Vec<(i32, u64)>,
+    ) -> Self {
+        NativeSnapshot {
+            schema,
+            zero_threshold,
+            zero_count,
+            positive,
+            negative,
+            raw: Vec::new(),
+        }
+    }
+
+    /// Every observation: the zero bucket and all others.
+    #[must_use]
+    pub fn count(&self) -> u64 {
+        let sum = |b: &[(i32, u64)]| b.iter().map(|&(_, n)| n).sum::<u64>();
+        self.zero_count + sum(&self.positive) + sum(&self.negative)
+    }
+
+    /// Starts a read: nothing counted yet, with a zero bucket of `zero_threshold`.
+    pub fn start(&mut self, zero_threshold: f64) {
+        self.zero_threshold = zero_threshold;
+        self.zero_count = 0;
+        self.raw.clear();
+        self.positive.clear();
+        self.negative.clear();
+    }
+
+    /// Adds the counts of one shard of a generation at `schema` (the cells as
+    /// `table` lays them out).
+    pub fn add_shard(&mut self, schema: i32, shard: &[AtomicU64]) {
+        let raw = &mut self.raw;
+        read_shard(shard, &mut self.zero_count, |bucket, count| {
+            raw.push((schema, bucket, count));
+        });
+    }
+
+    /// Merges what was added at the coarsest schema it holds counts at (`schema` when
+    /// it holds none, or when `schema` is coarser still).
+    pub fn finish(&mut self, schema: i32) {
+        let schema = self
+            .raw
+            .iter()
+            .map(|&(from, _, _)| from)
+            .fold(schema, i32::min);
+        self.schema = schema;
+        for (from, bucket, _) in &mut self.raw {
+            bucket.index = coarsen(bucket.index, *from - schema);
+        }
+        self.raw.sort_unstable_by_key(|&(_, bucket, _)| bucket);
+        self.positive.clear();
+        self.negative.clear();
+        for &(_, bucket, count) in &self.raw {
+            let side = if bucket.negative {
+                &mut self.negative
+            } else {
+                &mut self.positive
+            };
+            match side.last_mut() {
+                Some((index, total)) if *index == bucket.index => *total += count,
+                _ => side.push((bucket.index, count)),
+            }
+        }
+        self.raw.clear();
+    }
+
+    /// Adds `other`'s counts, as Prometheus adds two native histograms: at the coarser
+    /// of the two schemas, with the wider of the two zero buckets, into which the
+    /// buckets that lie wholly inside it move.
+    pub fn add(&mut self, other: &NativeSnapshot) {
+        let mut raw = std::mem::take(&mut self.raw);
+        raw.clear();
+        let mine = (&self.positive, &self.negative, self.schema);
+        for (positive, negative, schema) in [mine, (&other.positive, &other.negative, other.schema)]
+        {
+            for (side, negative) in [(positive, false), (negative, true)] {
+                let buckets = side
+                    .iter()
+                    .map(|&(index, count)| (schema, Bucket { negative, index }, count));
+                raw.extend(buckets);
+            }
+        }
+        self.raw = raw;
+        self.zero_count += other.zero_count;
+        self.zero_threshold = self.zero_threshold.max(other.zero_threshold);
+        self.finish(self.schema.min(other.schema));
+        let (schema, threshold) = (self.schema, self.zero_threshold);
+        let mut moved = 0;
+        for side in [&mut self.positive, &mut self.negative] {
+            side.retain(|&(index, count)| {
+                let inside = upper_bound(index, schema) <= threshold;
+                if inside {
+                    moved += count;
+                }
+                !inside
+            });
+        }
+        self.zero_count += moved;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(schema: i32, zero: (f64, u64), positive: &[(i32, u64)]) -> NativeSnapshot {
+        NativeSnapshot {
+            schema,
+            zero_threshold: zero.0,
+            zero_count: zero.1,
+            positive: positive.to_vec(),
+            ..NativeSnapshot::default()
+        }
+    }
+
+    #[test]
+    fn adding_merges_at_the_coarser_schema() {
+        // Schema 1 buckets 3 and 4 are schema 0 bucket 2; bucket 1 is bucket 1.
+        let mut a = snapshot(1, (0.0, 2), &[(1, 1), (3, 5), (4, 7)]);
+        let b = snapshot(0, (0.0, 1), &[(2, 10), (9, 1)]);
+        a.add(&b);
+        assert_eq!(a.schema, 0);
+        assert_eq!(a.zero_count, 3);
+        assert_eq!(a.positive, [(1, 1), (2, 22), (9, 1)]);
+        assert_eq!(a.count(), 27);
+        assert!(a.raw.is_empty());
+    }
+
+    #[test]
+    fn adding_widens_the_zero_bucket_over_buckets_inside_it() {
+        // At schema 0, bucket -1 is (0.25, 0.5], bucket 0 is (0.5, 1].
+        let mut narrow = snapshot(0, (1e-9, 0), &[(-1, 4), (0, 2), (3, 1)]);
+        let wide = snapshot(0, (0.5, 6), &[(0, 1)]);
+        narrow.add(&wide);
+        assert_eq!(narrow.zero_threshold, 0.5);
+        assert_eq!(
+            narrow.zero_count, 10,
+            "bucket -1 lies inside the zero bucket"
+        );
+        assert_eq!(narrow.positive, [(0, 3), (3, 1)]);
+        assert_eq!(narrow.count(), 14);
+    }
+}
