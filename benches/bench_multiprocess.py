@@ -2,13 +2,16 @@
 multiprocess mode, side by side in one run.
 
 - **Per call**: a bound histogram child's ``observe(0.3)`` and a bound counter child's
-  ``inc()``, each library and mode in a fresh subprocess (the mode is chosen once per
+  ``inc()`` (and, vumeter alone, a native histogram child's ``observe(0.3)``), each
+  library and mode in a fresh subprocess (the mode is chosen once per
   process, from ``PROMETHEUS_MULTIPROC_DIR``), in alternating rounds of subprocesses; each
   subprocess reports the best of five ``timeit`` runs.
 - **Merge**: ``--processes`` live worker processes of each library with ``--children``
   histogram (8 buckets) and counter children each, merged and rendered by vumeter's
   ``MultiProcessCollector`` + ``vumeter.generate_latest`` and by prometheus_client's
   ``MultiProcessCollector`` + ``generate_latest``, in alternating rounds.
+- **Native merge**: a protobuf scrape of ``--processes`` live workers' native histogram
+  children merged, against one process whose children hold as many observations.
 - **Dead processes**: the vumeter scrape again after ``--dead`` processes forked into the
   same directory have written and exited (their files fold into one aggregate at the
   first scrape), against the scrape with none.
@@ -55,6 +58,9 @@ CALL_MODES = (
     ("prometheus_client multi-process", "prometheus_client", True),
 )
 CALLS = {"child observe": "child.observe(0.3)", "Counter.inc": "counter.inc()"}
+#: Shapes only vumeter has (prometheus_client records no native histograms): compared with
+#: single-process vumeter alone.
+VUMETER_CALLS = {"native child observe": "native.observe(0.3)"}
 _BEST_OF = 5
 GOALS = {"vs single-process": 1.5, "vs prometheus_client": 30.0, "merge": 30.0, "dead": 1.2}
 
@@ -90,19 +96,60 @@ def _time_calls(library: str, number: int) -> dict[str, float]:
     """Seconds per call, the best of ``_BEST_OF`` runs of ``number`` calls: the machine is
     shared, and a run that another process interrupted says nothing about the call."""
     histogram, counter = _metrics(library)
-    namespace = {"child": histogram.labels("0"), "counter": counter.labels("0")}
+    namespace: dict[str, Any] = {"child": histogram.labels("0"), "counter": counter.labels("0")}
+    shapes = dict(CALLS)
+    if library == "vumeter":
+        import vumeter
+
+        native = vumeter.Histogram(
+            "mp_bench_native_seconds", "n", ["child"], native_histogram_bucket_factor=1.1
+        )
+        namespace["native"] = native.labels("0")
+        shapes.update(VUMETER_CALLS)
     return {
         shape: min(timeit.Timer(statement, globals=namespace).repeat(_BEST_OF, number)) / number
-        for shape, statement in CALLS.items()
+        for shape, statement in shapes.items()
     }
 
 
+#: The --write-children role whose workers write native histogram children.
+NATIVE_WORKER = "vumeter-native"
+#: Observations per native child and worker process.
+NATIVE_VALUES = 200
+
+
+def _native_values(seed: int, count: int) -> Any:
+    import numpy as np
+
+    return np.random.default_rng(seed).lognormal(-3.0, 1.5, count)
+
+
+def _native_histogram(registry: Any) -> Any:
+    import vumeter
+
+    return vumeter.Histogram(
+        "mp_bench_native_seconds",
+        "n",
+        ["child"],
+        registry=registry,
+        native_histogram_bucket_factor=1.1,
+    )
+
+
 def _write_children(library: str, children: int) -> None:
-    """Live worker: every child written once, then wait for standard input to close."""
-    histogram, counter = _metrics(library)
-    for index in range(children):
-        histogram.labels(str(index)).observe(0.3)
-        counter.labels(str(index)).inc()
+    """Live worker: every child written once (native children: ``NATIVE_VALUES``
+    observations each), then wait for standard input to close."""
+    if library == NATIVE_WORKER:
+        native = _native_histogram(None)
+        for index in range(children):
+            native.labels(str(index)).observe_many(
+                _native_values(os.getpid() + index, NATIVE_VALUES)
+            )
+    else:
+        histogram, counter = _metrics(library)
+        for index in range(children):
+            histogram.labels(str(index)).observe(0.3)
+            counter.labels(str(index)).inc()
     print("ready", flush=True)
     sys.stdin.read()
 
@@ -277,6 +324,27 @@ def measure_scrapes(sizes: Sizes) -> ScrapeResult:
         return ScrapeResult(seconds, fold, agree)
 
 
+def measure_native_merge(sizes: Sizes) -> dict[str, float]:
+    """Median seconds of a protobuf scrape of ``sizes.processes`` live workers' native
+    children merged, against one process whose children hold as many observations."""
+    import vumeter
+    from vumeter import multiprocess
+
+    with _directory("native") as directory, _live_workers(NATIVE_WORKER, directory, sizes):
+        merged = vumeter.CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged, directory)
+        single = vumeter.CollectorRegistry()
+        native = _native_histogram(single)
+        for index in range(sizes.children):
+            values = _native_values(index, NATIVE_VALUES * sizes.processes)
+            native.labels(str(index)).observe_many(values)
+        scrapes = {
+            "merged": lambda: vumeter.generate_protobuf(merged),
+            "one process": lambda: vumeter.generate_protobuf(single),
+        }
+        return alternating(scrapes, 1, sizes.repeats, warm_up=True)
+
+
 def _series(text: bytes) -> set[str]:
     """The sample lines without their values and ``_created`` lines, for comparing the two
     libraries' merges."""
@@ -295,7 +363,12 @@ def _verdict(ratio: float, goal: float, *, at_most: bool) -> str:
     return f"goal {'<=' if at_most else '>='} {goal:g}x: {'met' if met else 'MISSED'}"
 
 
-def report(calls: dict[str, dict[str, float]], scrapes: ScrapeResult, sizes: Sizes) -> bool:
+def report(
+    calls: dict[str, dict[str, float]],
+    scrapes: ScrapeResult,
+    native: dict[str, float],
+    sizes: Sizes,
+) -> bool:
     """Prints the tables; whether every goal was met."""
     verdicts = []
     print(
@@ -320,6 +393,16 @@ def report(calls: dict[str, dict[str, float]], scrapes: ScrapeResult, sizes: Siz
         print(f"    multi-process / single-process vumeter: {versus_single:.2f}x ({first})")
         print(f"    prometheus_client mp / vumeter mp:      {versus_theirs:.1f}x ({second})")
         verdicts += [first, second]
+    for shape in VUMETER_CALLS:
+        ours = calls["vumeter multi-process"][shape]
+        single = calls["vumeter"][shape]
+        print(f"  {shape} (vumeter only)")
+        for label in ("vumeter", "vumeter multi-process"):
+            print(f"    {label:<34} {format_seconds(calls[label][shape]):>10}")
+        versus_single = ours / single
+        verdict = _verdict(versus_single, GOALS["vs single-process"], at_most=True)
+        print(f"    multi-process / single-process vumeter: {versus_single:.2f}x ({verdict})")
+        verdicts.append(verdict)
     print(
         f"merge and render {sizes.processes} live processes x {sizes.children} histogram "
         f"(8 buckets) + {sizes.children} counter children"
@@ -347,6 +430,14 @@ def report(calls: dict[str, dict[str, float]], scrapes: ScrapeResult, sizes: Siz
     verdict = _verdict(dead_ratio, GOALS["dead"], at_most=True)
     verdicts.append(verdict)
     print(f"    dead folded / none dead:                {dead_ratio:.2f}x ({verdict})")
+    print(
+        f"protobuf scrape of {sizes.processes} live processes x {sizes.children} native "
+        f"histogram children ({NATIVE_VALUES} observations each), merged"
+    )
+    for label, value in native.items():
+        print(f"    {label:<34} {format_seconds(value):>10}")
+    slower = native["merged"] / native["one process"]
+    print(f"    merged / one process:                   {slower:.1f}x")
     return scrapes.agree and all(v.endswith("met") for v in verdicts)
 
 
@@ -357,7 +448,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     # The subprocesses' roles (internal).
     parser.add_argument("--time-calls", choices=LIBRARIES, help=argparse.SUPPRESS)
-    parser.add_argument("--write-children", choices=LIBRARIES, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--write-children", choices=(*LIBRARIES, NATIVE_WORKER), help=argparse.SUPPRESS
+    )
     parser.add_argument("--fork-dead", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--number", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--children", type=int, default=1, help=argparse.SUPPRESS)
@@ -369,7 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes = Sizes(**{**sizes.__dict__, "repeats": args.repeats})
     calls = measure_calls(sizes)
     scrapes = measure_scrapes(sizes)
-    met = report(calls, scrapes, sizes)
+    native = measure_native_merge(sizes)
+    met = report(calls, scrapes, native, sizes)
     return 1 if args.check and not met else 0
 
 

@@ -13,9 +13,11 @@ def test_bench_multiprocess_quick_run(capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     for label, _, _ in bench_multiprocess.CALL_MODES:
         assert label in out
-    for shape in bench_multiprocess.CALLS:
+    for shape in [*bench_multiprocess.CALLS, *bench_multiprocess.VUMETER_CALLS]:
         assert shape in out
     assert "merge and render 2 live processes x 20 histogram" in out
     assert "the same series in both merges: yes" in out
     assert "10 dead, folded" in out
     assert "dead folded / none dead:" in out
+    assert "2 live processes x 20 native histogram children" in out
+    assert "merged / one process:" in out

@@ -79,7 +79,11 @@ impl NativeSnapshot {
         for (from, bucket, _) in &mut self.raw {
             bucket.index = coarsen(bucket.index, *from - schema);
         }
-        self.raw.sort_unstable_by_key(|&(_, bucket, _)| bucket);
+        // By side, then index, as one integer (flipping the sign bit orders an i32 as a
+        // u32): cheaper to compare than the pair.
+        self.raw.sort_unstable_by_key(|&(_, bucket, _)| {
+            (u64::from(bucket.negative) << 32) | u64::from(bucket.index.cast_unsigned() ^ (1 << 31))
+        });
         self.positive.clear();
         self.negative.clear();
         for &(_, bucket, count) in &self.raw {
@@ -100,35 +104,45 @@ impl NativeSnapshot {
     /// of the two schemas, with the wider of the two zero buckets, into which the
     /// buckets that lie wholly inside it move.
     pub fn add(&mut self, other: &NativeSnapshot) {
-        let mut raw = std::mem::take(&mut self.raw);
-        raw.clear();
-        let mine = (&self.positive, &self.negative, self.schema);
-        for (positive, negative, schema) in [mine, (&other.positive, &other.negative, other.schema)]
-        {
-            for (side, negative) in [(positive, false), (negative, true)] {
-                let buckets = side
-                    .iter()
-                    .map(|&(index, count)| (schema, Bucket { negative, index }, count));
-                raw.extend(buckets);
-            }
-        }
-        self.raw = raw;
+        let schema = self.schema.min(other.schema);
+        let (mine, theirs) = (self.schema - schema, other.schema - schema);
+        self.positive = merge_sides(&self.positive, mine, &other.positive, theirs);
+        self.negative = merge_sides(&self.negative, mine, &other.negative, theirs);
+        self.schema = schema;
         self.zero_count += other.zero_count;
         self.zero_threshold = self.zero_threshold.max(other.zero_threshold);
-        self.finish(self.schema.min(other.schema));
-        let (schema, threshold) = (self.schema, self.zero_threshold);
+        let threshold = self.zero_threshold;
         let mut moved = 0;
         for side in [&mut self.positive, &mut self.negative] {
-            side.retain(|&(index, count)| {
-                let inside = upper_bound(index, schema) <= threshold;
-                if inside {
-                    moved += count;
-                }
-                !inside
-            });
+            // Sorted by index, so the buckets inside the zero bucket come first.
+            let inside =
+                side.partition_point(|&(index, _)| upper_bound(index, schema) <= threshold);
+            moved += side.drain(..inside).map(|(_, count)| count).sum::<u64>();
         }
         self.zero_count += moved;
     }
+}
+
+/// The buckets of two sorted sides coarsened by `a_delta` and `b_delta` schemas and
+/// added, in one pass (coarsening keeps the order, merging neighbours).
+fn merge_sides(a: &[(i32, u64)], a_delta: i32, b: &[(i32, u64)], b_delta: i32) -> Vec<(i32, u64)> {
+    let mut out: Vec<(i32, u64)> = Vec::with_capacity(a.len().max(b.len()));
+    let mut a = a.iter().map(|&(i, n)| (coarsen(i, a_delta), n)).peekable();
+    let mut b = b.iter().map(|&(i, n)| (coarsen(i, b_delta), n)).peekable();
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
+            (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, None) => break,
+        };
+        let Some((index, count)) = next else { break };
+        match out.last_mut() {
+            Some((last, total)) if *last == index => *total += count,
+            _ => out.push((index, count)),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
