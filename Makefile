@@ -9,8 +9,12 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 NATIVE_SO = $(wildcard python/vumeter/_native*.so)
 RUST_SOURCES := $(shell find src-rust -name '*.rs' -o -name Cargo.toml) Cargo.toml
+# What each Debian package provides, as `what:package`: a command on PATH, or (for a
+# package with no command, such as a Go library) an absolute path that must exist.
+CLIENT_GOLANG_SRC := /usr/share/gocode/src/github.com/prometheus/client_golang
 DEBIAN_TOOLS := promtool:prometheus prometheus-pushgateway:prometheus-pushgateway \
-	prometheus-alertmanager:prometheus-alertmanager tmux:tmux
+	prometheus-alertmanager:prometheus-alertmanager tmux:tmux go:golang-go \
+	$(CLIENT_GOLANG_SRC):golang-github-prometheus-client-golang-dev
 
 .PHONY: all demo test test-rust test-miri test-python lint lint-rust lint-python typecheck \
 	benchmark benchmark-readme benchmark-py312 build-dev debian-deps clean
@@ -21,10 +25,15 @@ $(STAMPS):
 	mkdir -p $(STAMPS)
 
 # Debian packages the tests start for real (Prometheus, promtool, Pushgateway, Alertmanager,
-# and tmux, the terminal that the `vumeter top` test drives).
+# tmux, the terminal that the `vumeter top` test drives, and Go with client_golang, the
+# reference the native histogram tests compare with).
 debian-deps: | $(STAMPS)
 	@missing=""; for pair in $(DEBIAN_TOOLS); do \
-		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+		what="$${pair%%:*}"; \
+		case "$$what" in \
+			/*) test -e "$$what" ;; \
+			*) command -v "$$what" >/dev/null ;; \
+		esac || missing="$$missing $${pair#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \

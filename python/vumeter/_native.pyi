@@ -133,7 +133,7 @@ class HistogramFamily(MetricFamily):
         child_type: type[HistogramChild],
         buckets: Sequence[float] | None,
         max_label_sets: int | None = None,
-        native: tuple[float, float, int, float] | None = None,
+        native: tuple[float, float, int, float, float] | None = None,
     ) -> Self: ...
     def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
         """Counts ``amount`` in its bucket and adds it to ``_sum``. NaN raises

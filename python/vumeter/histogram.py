@@ -76,7 +76,9 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
     ``native_histogram_zero_threshold`` (default 2**-128) count in the zero bucket;
     past ``native_histogram_max_buckets`` buckets (0: no limit) the histogram is reset
     if ``native_histogram_min_reset_duration`` seconds (0: never) passed since the last
-    reset, and otherwise its resolution is halved until a reset is due. Without
+    reset, otherwise its zero bucket widens to take in the bucket closest to zero if
+    that stays within ``native_histogram_max_zero_threshold`` (default 0: never), and
+    otherwise its resolution is halved, until a reset is due. Without
     ``buckets`` such a histogram keeps no classic buckets: the text formats then show
     its ``+Inf`` bucket, ``_count`` and ``_sum``, and the protobuf format its native
     buckets. In multi-process mode the native buckets of every process are merged too,
@@ -112,10 +114,11 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
         native_histogram_zero_threshold: float = DEFAULT_NATIVE_ZERO_THRESHOLD,
         native_histogram_max_buckets: int = DEFAULT_NATIVE_MAX_BUCKETS,
         native_histogram_min_reset_duration: float = 0.0,
+        native_histogram_max_zero_threshold: float = 0.0,
     ) -> Histogram:
         full_name = build_full_name("histogram", name, namespace, subsystem, unit)
         names = validate_labelnames(labelnames, reserved=("le",))
-        native: tuple[float, float, int, float] | None = None
+        native: tuple[float, float, int, float, float] | None = None
         if native_histogram_bucket_factor is not None:
             if native_histogram_max_buckets < 0:
                 raise ValueError("native_histogram_max_buckets must be 0 (no limit) or more")
@@ -124,6 +127,7 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
                 float(native_histogram_zero_threshold),
                 int(native_histogram_max_buckets),
                 float(native_histogram_min_reset_duration),
+                float(native_histogram_max_zero_threshold),
             )
         elif buckets is None:
             buckets = DEFAULT_BUCKETS
@@ -159,6 +163,7 @@ class Histogram(_HistogramMethods, FamilyMixin, _native.HistogramFamily):
         native_histogram_zero_threshold: float = DEFAULT_NATIVE_ZERO_THRESHOLD,
         native_histogram_max_buckets: int = DEFAULT_NATIVE_MAX_BUCKETS,
         native_histogram_min_reset_duration: float = 0.0,
+        native_histogram_max_zero_threshold: float = 0.0,
     ) -> None:
         """The histogram is built by ``__new__``; a subclass's ``__init__`` may call this
         with the arguments to build it from (see :mod:`vumeter._subclassing`)."""

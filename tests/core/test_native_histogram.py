@@ -126,12 +126,39 @@ def test_a_reset_after_the_minimum_duration_starts_over(registry: CollectorRegis
     assert registry.get_sample_value("resets_sum") == 1000.0
 
 
+def test_the_bucket_limit_widens_the_zero_bucket_up_to_its_maximum(
+    registry: CollectorRegistry,
+) -> None:
+    h = Histogram(
+        "widens",
+        "W",
+        registry=registry,
+        native_histogram_bucket_factor=2.0,
+        native_histogram_max_buckets=2,
+        native_histogram_max_zero_threshold=1.0,
+    )
+    for v in (0.3, 0.7, 3.0):  # schema 0: buckets -1, 0, 2
+        h.observe(v)
+    native = h._native_buckets()
+    assert native is not None
+    assert native[1:4] == (0.5, 1, [(0, 1), (2, 1)]), "0.3's bucket went into the zero bucket"
+    h.observe(9.0)  # bucket 4: the zero bucket widens to 1, taking in 0.7
+    h.observe(40.0)  # bucket 6: past the maximum, so the resolution halves
+    native = h._native_buckets()
+    assert native is not None
+    schema, threshold, zero, _, _ = native
+    assert (threshold, zero) == (1.0, 2)
+    assert schema < 0
+    assert registry.get_sample_value("widens_count") == 5
+
+
 def test_invalid_settings_raise(registry: CollectorRegistry) -> None:
     for bad in (
         {"native_histogram_bucket_factor": 1.0},
         {"native_histogram_bucket_factor": 1.1, "native_histogram_zero_threshold": -1.0},
         {"native_histogram_bucket_factor": 1.1, "native_histogram_max_buckets": -1},
         {"native_histogram_bucket_factor": 1.1, "native_histogram_min_reset_duration": -1.0},
+        {"native_histogram_bucket_factor": 1.1, "native_histogram_max_zero_threshold": -1.0},
     ):
         with pytest.raises(ValueError, match="native_histogram"):
             Histogram("bad", "B", registry=None, **bad)  # type: ignore[arg-type]

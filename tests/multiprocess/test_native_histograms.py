@@ -184,3 +184,32 @@ def test_text_scrapes_show_the_merged_count_and_sum(tmp_path: Path) -> None:
     assert text[("mp_only_seconds_bucket", frozenset({("le", "+Inf")}))] == 200
     assert text[("mp_only_seconds_count", frozenset())] == 200
     assert text[("mp_only_seconds_sum", frozenset())] == pytest.approx(sum(everything))
+
+
+def test_a_widened_zero_bucket_reaches_the_merge(tmp_path: Path) -> None:
+    """The zero bucket a process widened (the bucket limit with a maximum zero
+    threshold) is the merge's, with the counts it took in."""
+    settings = {
+        "native_histogram_bucket_factor": 2.0,
+        "native_histogram_max_buckets": 3,
+        "native_histogram_max_zero_threshold": 8.0,
+    }
+    values = [2.0**i for i in range(7)] + [0.75, 100.0]
+    run_script(
+        f"""
+        import vumeter
+        h = vumeter.Histogram("mp_widened", "W", registry=None, **{settings!r})
+        for v in {values!r}:
+            h.observe(v)
+        """,
+        tmp_path,
+    )
+    registry = CollectorRegistry()
+    same = vumeter.Histogram("mp_widened", "W", registry=registry, **settings)  # type: ignore[arg-type]
+    for v in values:
+        same.observe(v)
+    want = histogram(by_name(generate_protobuf(registry)), "mp_widened")
+    got = histogram(merged(tmp_path), "mp_widened")
+    assert native_buckets(got) == native_buckets(want)
+    assert got.zero_threshold == 8.0
+    assert got.zero_count == 5, "1, 2, 4, 8 and 0.75"

@@ -139,8 +139,9 @@ def by_name(data: bytes) -> dict[str, Any]:
 
 
 def absolute_buckets(spans: Any, deltas: Any) -> dict[int, int]:
-    """A side of a native histogram as ``{bucket index: count}``, from its spans and
-    delta-encoded counts."""
+    """A side of a native histogram as ``{bucket index: count}`` for the buckets that
+    hold a count, from its spans and delta-encoded counts as metrics.proto defines them
+    (the zeros that fill gaps inside a span dropped)."""
     buckets: dict[int, int] = {}
     index, count, position = 0, 0, 0
     for span in spans:
@@ -148,7 +149,8 @@ def absolute_buckets(spans: Any, deltas: Any) -> dict[int, int]:
         for _ in range(span.length):
             count += deltas[position]
             position += 1
-            buckets[index] = count
+            if count:
+                buckets[index] = count
             index += 1
     assert position == len(deltas), "every delta belongs to a span"
     return buckets

@@ -62,7 +62,8 @@ impl HistogramFamily {
 impl HistogramFamily {
     #[new]
     /// `buckets=None` (only with `native`) keeps no classic buckets; `native` is
-    /// `(bucket_factor, zero_threshold, max_buckets, min_reset_duration_seconds)`.
+    /// `(bucket_factor, zero_threshold, max_buckets, min_reset_duration_seconds,
+    /// max_zero_threshold)`.
     #[pyo3(signature = (name, documentation, unit, labelnames, child_type, buckets, max_label_sets=None, native=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -73,10 +74,12 @@ impl HistogramFamily {
         child_type: Bound<'_, PyType>,
         buckets: Option<Vec<f64>>,
         max_label_sets: Option<usize>,
-        native: Option<(f64, f64, usize, f64)>,
+        native: Option<(f64, f64, usize, f64, f64)>,
     ) -> PyResult<PyClassInitializer<Self>> {
         let native = native
-            .map(|(factor, zero, max, reset)| NativeConfig::new(factor, zero, max, reset))
+            .map(|(factor, zero, max, reset, max_zero)| {
+                NativeConfig::new(factor, zero, max, reset)?.with_max_zero_threshold(max_zero)
+            })
             .transpose()
             .map_err(map_metric_error)?;
         let layout = match (&buckets, native) {

@@ -240,8 +240,8 @@ unsafe fn native_of(
     let mut snapshot = NativeSnapshot::default();
     snapshot.start(f64::from_bits(config.zero_threshold));
     for &(schema, cells, count) in shards {
-        // The zero bucket, then (tag, count) pairs.
-        if count % 2 != 1 {
+        // Three header cells, then (tag, count) pairs.
+        if count < 3 || count % 2 != 1 {
             return Err("native cells not laid out as a generation");
         }
         // SAFETY: the caller's promise.

@@ -4,11 +4,11 @@
 //! schema ([`schema::pick_schema`]); values whose magnitude is at most the zero
 //! threshold go into the zero bucket; when a new bucket takes the count of buckets past
 //! `max_buckets`, the whole histogram is reset if `min_reset_duration` has passed since
-//! the last reset, and otherwise the resolution is halved (the schema lowered by one,
-//! each pair of buckets merged), with a reset falling due `min_reset_duration` after
-//! the last one to bring the resolution back (run by the next scrape of the histogram
-//! in this process, or its next `observe_many`). (client_golang's third remedy, widening the
-//! zero bucket up to a maximum threshold, is not offered.)
+//! the last reset; otherwise the zero bucket is widened to take in the bucket closest
+//! to zero, if `max_zero_threshold` allows; otherwise the resolution is halved (the
+//! schema lowered by one, each pair of buckets merged). Either way a reset falls due
+//! `min_reset_duration` after the last one, to bring the resolution back (run by the
+//! next scrape of the histogram in this process, or its next `observe_many`).
 //!
 //! # Storage
 //!
@@ -28,6 +28,7 @@
 //!
 //! The sum is the classic histogram's (see `histogram`), so it is not kept twice.
 
+mod bounds;
 pub mod schema;
 mod snapshot;
 pub mod spans;
@@ -43,7 +44,7 @@ use crate::clock::unix_now;
 use crate::error::MetricError;
 use crate::multiprocess::SeriesIdentity;
 use crate::sync::Mutex;
-use schema::{coarsen, pick_schema, Indexer, MIN_SCHEMA};
+use schema::{coarsen, pick_schema, upper_bound, Indexer, MIN_SCHEMA};
 use table::{Added, Bucket, Generation};
 
 /// client_golang's default zero threshold, 2^-128.
@@ -75,6 +76,9 @@ pub struct NativeConfig {
     pub max_buckets: usize,
     /// Seconds between resets that the bucket limit may cause; 0: never reset.
     pub min_reset_duration: f64,
+    /// How far the bucket limit may widen the zero bucket; no wider than the zero
+    /// threshold (the default, 0): never.
+    pub max_zero_threshold: f64,
 }
 
 impl NativeConfig {
@@ -110,6 +114,21 @@ impl NativeConfig {
             zero_threshold,
             max_buckets,
             min_reset_duration,
+            max_zero_threshold: 0.0,
+        })
+    }
+
+    /// The settings with client_golang's `NativeHistogramMaxZeroThreshold`: a number
+    /// of 0 or more (no more than the zero threshold: the zero bucket never widens).
+    pub fn with_max_zero_threshold(self, max_zero_threshold: f64) -> Result<Self, MetricError> {
+        if max_zero_threshold.is_nan() || max_zero_threshold < 0.0 {
+            return Err(MetricError::InvalidBuckets(format!(
+                "native_histogram_max_zero_threshold must be a number of 0 or more, got                  {max_zero_threshold}"
+            )));
+        }
+        Ok(NativeConfig {
+            max_zero_threshold,
+            ..self
         })
     }
 }
@@ -118,6 +137,9 @@ impl NativeConfig {
 struct State {
     /// When the last reset was (the creation counts as one), Unix seconds.
     last_reset: f64,
+    /// How many times another generation became the current one (see
+    /// `Generation::mark_current`).
+    switches: u64,
 }
 
 pub struct NativeHistogram {
@@ -131,6 +153,9 @@ pub struct NativeHistogram {
     current: AtomicUsize,
     /// When a scheduled reset is due (f64 Unix seconds as bits; 0: none scheduled).
     reset_due: AtomicU64,
+    /// The zero bucket's current width (f64 bits): the configured threshold, or wider
+    /// once the bucket limit widened it.
+    zero_threshold: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -235,8 +260,10 @@ impl NativeHistogram {
             generations,
             current: AtomicUsize::new(0),
             reset_due: AtomicU64::new(0),
+            zero_threshold: AtomicU64::new(config.zero_threshold.to_bits()),
             state: Mutex::new(State {
                 last_reset: unix_now(),
+                switches: 0,
             }),
         }
     }
@@ -260,10 +287,26 @@ impl NativeHistogram {
             let index = self.current.load(Ordering::Acquire);
             let generation = self.generation(index);
             match self.add(generation, value) {
-                Added::Existing => return reset,
-                Added::New => {
+                // As in client_golang, every observation while over the limit applies
+                // a remedy, not only one that adds a bucket (a halving may leave the
+                // histogram over the limit).
+                Added::Existing | Added::New => {
                     if self.over_limit(generation) && self.limit_exceeded(index) {
                         // The observation that broke the limit is kept, as in client_golang.
+                        let _ = self.add(self.generation(0), value);
+                        return true;
+                    }
+                    return reset;
+                }
+                Added::Overflowed => {
+                    if self.make_room(index) {
+                        let _ = self.add(self.generation(0), value);
+                        return true;
+                    }
+                    // Counted, and carried into the table that made room: the limit
+                    // applies as to any observation.
+                    let index = self.current.load(Ordering::Acquire);
+                    if self.over_limit(self.generation(index)) && self.limit_exceeded(index) {
                         let _ = self.add(self.generation(0), value);
                         return true;
                     }
@@ -291,7 +334,7 @@ impl NativeHistogram {
         let mut reset = self.reset_if_due();
         let mut buffer = [0.0; BLOCK];
         let mut tally = Tally::new();
-        let threshold = self.config.zero_threshold;
+        let mut threshold = self.zero_threshold();
         let mut index = self.current.load(Ordering::Acquire);
         let mut indexer = Indexer::new(self.generation(index).schema);
         let mut start = 0;
@@ -318,6 +361,7 @@ impl NativeHistogram {
                 reset |= self.publish(&mut tally, index);
                 index = self.current.load(Ordering::Acquire);
                 indexer = Indexer::new(self.generation(index).schema);
+                threshold = self.zero_threshold();
             }
         }
         reset
@@ -343,10 +387,13 @@ impl NativeHistogram {
                     index: coarsen(bucket.index, from - generation.schema),
                 };
                 let remedied = match generation.add(at, count) {
-                    Added::Existing => break,
-                    Added::New if !self.over_limit(generation) => break,
-                    Added::New => {
-                        let remedied = self.limit_exceeded(index);
+                    Added::Existing | Added::New if !self.over_limit(generation) => break,
+                    counted @ (Added::Existing | Added::New | Added::Overflowed) => {
+                        let remedied = if counted == Added::Overflowed {
+                            self.make_room(index)
+                        } else {
+                            self.limit_exceeded(index)
+                        };
                         if !remedied {
                             // Counted; the limit may have been dealt with elsewhere.
                             index = self.current.load(Ordering::Acquire);
@@ -368,9 +415,15 @@ impl NativeHistogram {
         reset
     }
 
+    /// The zero bucket's current width.
+    #[inline]
+    fn zero_threshold(&self) -> f64 {
+        f64::from_bits(self.zero_threshold.load(Ordering::Relaxed))
+    }
+
     #[inline]
     fn add(&self, generation: &Generation, value: f64) -> Added {
-        let threshold = self.config.zero_threshold;
+        let threshold = self.zero_threshold();
         let (negative, magnitude) = if value > threshold {
             (false, value)
         } else if value < -threshold {
@@ -404,10 +457,51 @@ impl NativeHistogram {
             let due = state.last_reset + pause;
             self.reset_due.store(due.to_bits(), Ordering::Relaxed);
         }
+        if self.widen_zero_bucket_locked(generation) {
+            return false;
+        }
         if generation.schema > MIN_SCHEMA {
             return self.coarsen_locked(&mut state, generation.schema - 1, generation.slots());
         }
         false
+    }
+
+    /// client_golang's second remedy: the zero bucket widened to the upper bound of the
+    /// bucket closest to zero (on either side), which it then takes in, when that bound
+    /// is within the maximum zero threshold. The bucket's counts stay where they are: a
+    /// scrape moves every bucket inside the zero bucket into it. True when it widened.
+    fn widen_zero_bucket_locked(&self, generation: &Generation) -> bool {
+        let current = self.zero_threshold();
+        let max = self.config.max_zero_threshold;
+        if current >= max {
+            return false;
+        }
+        let schema = generation.schema;
+        let mut closest: Option<i32> = None;
+        generation.present(|bucket| {
+            // Buckets taken in by an earlier widening are still listed.
+            if upper_bound(bucket.index, schema) > current {
+                closest = Some(closest.map_or(bucket.index, |c| c.min(bucket.index)));
+            }
+        });
+        let Some(closest) = closest else {
+            return false;
+        };
+        let widened = upper_bound(closest, schema);
+        if widened > max {
+            return false;
+        }
+        self.zero_threshold
+            .store(widened.to_bits(), Ordering::Relaxed);
+        generation.set_zero_threshold(widened);
+        let mut taken = 0;
+        generation.present(|bucket| {
+            if bucket.index == closest {
+                taken += 1;
+            }
+        });
+        generation.forget(taken);
+        true
     }
 
     /// A full table: a coarser schema (with a bucket limit, or at the largest tables)
@@ -421,6 +515,13 @@ impl NativeHistogram {
         let generation = self.generation(index);
         let (schema, slots) = (generation.schema, generation.slots());
         let limited = self.config.max_buckets > 0;
+        if limited && generation.populated() <= self.config.max_buckets {
+            // Within the limit, the table is full of buckets a widened zero bucket took
+            // in (they keep their slots): a fresh table at the same schema, without them,
+            // and larger, so that a zero bucket that keeps widening uses up few
+            // generations.
+            return self.coarsen_locked(&mut state, schema, (slots * 2).min(MAX_SLOTS));
+        }
         if (limited || slots >= MAX_SLOTS) && schema > MIN_SCHEMA {
             self.coarsen_locked(&mut state, schema - 1, slots)
         } else {
@@ -433,17 +534,23 @@ impl NativeHistogram {
     /// generation was left to use and the histogram was reset instead.
     fn coarsen_locked(&self, state: &mut State, schema: i32, slots: usize) -> bool {
         let mut carried: Vec<Bucket> = Vec::new();
+        let threshold = self.zero_threshold();
         for generation in self.generations.iter().filter_map(OnceLock::get) {
             if generation.schema < schema {
                 continue; // late writes from before a reset: a scrape maps them
             }
             let delta = generation.schema - schema;
             let mut zero = 0;
+            let from = generation.schema;
             generation.read(&mut zero, |bucket, _| {
-                carried.push(Bucket {
-                    negative: bucket.negative,
-                    index: coarsen(bucket.index, delta),
-                });
+                // Buckets inside a widened zero bucket (at their own schema) are not
+                // buckets any more.
+                if upper_bound(bucket.index, from) > threshold {
+                    carried.push(Bucket {
+                        negative: bucket.negative,
+                        index: coarsen(bucket.index, delta),
+                    });
+                }
             });
         }
         carried.sort_unstable();
@@ -475,9 +582,12 @@ impl NativeHistogram {
             return true;
         };
         let target = self.generation(index);
+        target.set_zero_threshold(threshold);
         for bucket in carried {
             target.mark_present(bucket);
         }
+        state.switches += 1;
+        target.mark_current(state.switches);
         self.current.store(index, Ordering::Release);
         false
     }
@@ -487,8 +597,15 @@ impl NativeHistogram {
         for generation in self.generations.iter().filter_map(OnceLock::get) {
             generation.clear();
         }
+        if state.switches > 0 {
+            // Readers elsewhere must know the first generation is current again.
+            state.switches += 1;
+            self.generation(0).mark_current(state.switches);
+        }
         self.current.store(0, Ordering::Release);
         self.reset_due.store(0, Ordering::Relaxed);
+        self.zero_threshold
+            .store(self.config.zero_threshold.to_bits(), Ordering::Relaxed);
         state.last_reset = now;
     }
 
@@ -511,7 +628,7 @@ impl NativeHistogram {
     /// counts, reusing `out`'s memory.
     pub fn read_into(&self, out: &mut NativeSnapshot) {
         let _state = self.state.lock();
-        out.start(self.config.zero_threshold);
+        out.start(self.zero_threshold());
         for generation in self.generations.iter().filter_map(OnceLock::get) {
             for shard in generation.shards() {
                 out.add_shard(generation.schema, shard);

@@ -20,6 +20,11 @@ pub struct NativeSnapshot {
     ///
     /// [`finish`]: NativeSnapshot::finish
     raw: Vec<(i32, Bucket, u64)>,
+    /// The highest switch number among the shards added and its generation's schema:
+    /// the generation that is current (see `table`), until [`finish`].
+    ///
+    /// [`finish`]: NativeSnapshot::finish
+    current: (u64, i32),
 }
 
 impl NativeSnapshot {
@@ -39,6 +44,7 @@ impl NativeSnapshot {
             positive,
             negative,
             raw: Vec::new(),
+            current: (0, 0),
         }
     }
 
@@ -54,22 +60,48 @@ impl NativeSnapshot {
         self.zero_threshold = zero_threshold;
         self.zero_count = 0;
         self.raw.clear();
+        self.current = (0, 0);
         self.positive.clear();
         self.negative.clear();
     }
 
     /// Adds the counts of one shard of a generation at `schema` (the cells as
-    /// `table` lays them out).
+    /// `table` lays them out), and its widened zero bucket.
     pub fn add_shard(&mut self, schema: i32, shard: &[AtomicU64]) {
         let raw = &mut self.raw;
-        read_shard(shard, &mut self.zero_count, |bucket, count| {
-            raw.push((schema, bucket, count));
-        });
+        let switched = read_shard(
+            shard,
+            &mut self.zero_count,
+            &mut self.zero_threshold,
+            |bucket, count| raw.push((schema, bucket, count)),
+        );
+        if switched > self.current.0 {
+            self.current = (switched, schema);
+        }
     }
 
-    /// Merges what was added at the coarsest schema it holds counts at (`schema` when
-    /// it holds none, or when `schema` is coarser still).
+    /// Merges what was added at the coarsest schema it holds counts at, or the current
+    /// generation's when coarser (`schema` when no shard says which one is current),
+    /// after moving the buckets inside the zero bucket (widened after they were
+    /// counted) into it.
     pub fn finish(&mut self, schema: i32) {
+        let schema = match std::mem::take(&mut self.current) {
+            (0, _) => schema,
+            (_, current) => current.min(schema),
+        };
+        // A bucket inside a widened zero bucket, at the schema it was counted at: once
+        // coarsened it may stick out of the zero bucket (client_golang moved its count
+        // when it widened, before any later halving).
+        let threshold = self.zero_threshold;
+        let mut inside = 0;
+        self.raw.retain(|&(from, bucket, count)| {
+            let keep = upper_bound(bucket.index, from) > threshold;
+            if !keep {
+                inside += count;
+            }
+            keep
+        });
+        self.zero_count += inside;
         let schema = self
             .raw
             .iter()
@@ -82,7 +114,8 @@ impl NativeSnapshot {
         // By side, then index, as one integer (flipping the sign bit orders an i32 as a
         // u32): cheaper to compare than the pair.
         self.raw.sort_unstable_by_key(|&(_, bucket, _)| {
-            (u64::from(bucket.negative) << 32) | u64::from(bucket.index.cast_unsigned() ^ (1 << 31))
+            (u64::from(bucket.negative) << 32)
+                | u64::from(u32::from_ne_bytes(bucket.index.to_ne_bytes()) ^ (1 << 31))
         });
         self.positive.clear();
         self.negative.clear();
@@ -111,15 +144,18 @@ impl NativeSnapshot {
         self.schema = schema;
         self.zero_count += other.zero_count;
         self.zero_threshold = self.zero_threshold.max(other.zero_threshold);
-        let threshold = self.zero_threshold;
-        let mut moved = 0;
+        self.take_into_zero_bucket();
+    }
+
+    /// Moves the buckets that lie wholly inside the zero bucket into it.
+    fn take_into_zero_bucket(&mut self) {
+        let (schema, threshold) = (self.schema, self.zero_threshold);
         for side in [&mut self.positive, &mut self.negative] {
             // Sorted by index, so the buckets inside the zero bucket come first.
             let inside =
                 side.partition_point(|&(index, _)| upper_bound(index, schema) <= threshold);
-            moved += side.drain(..inside).map(|(_, count)| count).sum::<u64>();
+            self.zero_count += side.drain(..inside).map(|(_, count)| count).sum::<u64>();
         }
-        self.zero_count += moved;
     }
 }
 
@@ -132,7 +168,7 @@ fn merge_sides(a: &[(i32, u64)], a_delta: i32, b: &[(i32, u64)], b_delta: i32) -
     loop {
         let next = match (a.peek(), b.peek()) {
             (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
-            (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+            (Some(_) | None, Some(_)) => b.next(),
             (Some(_), None) => a.next(),
             (None, None) => break,
         };

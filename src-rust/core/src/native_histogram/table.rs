@@ -7,9 +7,12 @@
 //! bucket limit counts) is kept in one shared set per generation, touched only when a
 //! shard sees a bucket for the first time.
 //!
-//! Per shard, cell 0 is the zero bucket and cells `1 + 2*i`, `2 + 2*i` are slot `i`'s
-//! tag and count. A tag packs the sign and the index of a bucket and is never 0 (0 is
-//! an empty slot).
+//! Per shard, cell 0 is the zero bucket; cell 1 the zero bucket's width once the bucket
+//! limit widened it (f64 bits; 0 until then); cell 2, in shard 0, when the generation
+//! last became the current one (a number that grows with each switch; 0: never
+//! switched to); cells `3 + 2*i`, `4 + 2*i` are slot `i`'s tag and count. Cells 1 and 2
+//! are what a reader in another process needs to know beyond the counts. A tag packs
+//! the sign and the index of a bucket and is never 0 (0 is an empty slot).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -17,6 +20,9 @@ use std::sync::Arc;
 
 use crate::multiprocess::{Part, SeriesIdentity};
 use crate::shards::ShardedCells;
+
+/// Cells before a shard's slots: the zero bucket, its width, the switch number.
+const HEADER_CELLS: usize = 3;
 
 /// A bucket as stored: its sign and index at the generation's schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,6 +60,10 @@ pub enum Added {
     New,
     /// Every slot holds another bucket: nothing was counted.
     Full,
+    /// The bucket took a free slot in this shard's table and was counted, but the
+    /// generation's set of buckets is full, so it is not tracked: the caller makes room
+    /// (and must not count it again).
+    Overflowed,
 }
 
 /// Counts `n` into `bucket`'s slot among `slots` (pairs of tag and count cells).
@@ -84,14 +94,21 @@ fn add(slots: &[AtomicU64], mask: usize, bucket: Bucket, n: u64) -> Added {
     Added::Full
 }
 
-/// Adds one shard's zero count to `zero` and calls `each` with every bucket it
-/// counted. The shard is a generation's, or the same cells read from another process's
-/// cell file: cell 0 is the zero bucket, then `(tag, count)` pairs.
-pub fn read_shard(shard: &[AtomicU64], zero: &mut u64, mut each: impl FnMut(Bucket, u64)) {
-    let Some((first, slots)) = shard.split_first() else {
-        return;
+/// Adds one shard's zero count to `zero`, widens `threshold` to the shard's widened
+/// zero bucket, and calls `each` with every bucket it counted. The shard is a
+/// generation's, or the same cells read from another process's cell file (see the
+/// module documentation for the layout). Returns the shard's switch number.
+pub fn read_shard(
+    shard: &[AtomicU64],
+    zero: &mut u64,
+    threshold: &mut f64,
+    mut each: impl FnMut(Bucket, u64),
+) -> u64 {
+    let [first, widened, switched, slots @ ..] = shard else {
+        return 0;
     };
     *zero += first.load(Ordering::Relaxed);
+    *threshold = threshold.max(f64::from_bits(widened.load(Ordering::Relaxed)));
     for slot in slots.chunks_exact(2) {
         let tag = slot[0].load(Ordering::Relaxed);
         let count = slot[1].load(Ordering::Relaxed);
@@ -99,6 +116,7 @@ pub fn read_shard(shard: &[AtomicU64], zero: &mut u64, mut each: impl FnMut(Buck
             each(Bucket::from_tag(tag), count);
         }
     }
+    switched.load(Ordering::Relaxed)
 }
 
 /// A generation: the buckets of one schema since it became current.
@@ -133,7 +151,7 @@ impl Generation {
         placement: Option<(Arc<SeriesIdentity>, u32)>,
     ) -> Self {
         let slots = slots.max(8).next_power_of_two();
-        let cells = 1 + 2 * slots;
+        let cells = HEADER_CELLS + 2 * slots;
         let cells = match placement {
             Some((series, generation)) => ShardedCells::placed_part(
                 cells,
@@ -167,8 +185,11 @@ impl Generation {
     /// new to the whole generation (it then counts toward the bucket limit).
     #[inline]
     pub fn add(&self, bucket: Bucket, n: u64) -> Added {
-        match add(&self.cells.local()[1..], self.mask, bucket, n) {
-            Added::New => self.mark_present(bucket),
+        match add(&self.cells.local()[HEADER_CELLS..], self.mask, bucket, n) {
+            Added::New => match self.mark_present(bucket) {
+                Added::Full => Added::Overflowed,
+                tracked => tracked,
+            },
             other => other,
         }
     }
@@ -192,9 +213,41 @@ impl Generation {
     /// Calls `each` with the zero count and every counted bucket of every shard (a
     /// bucket once per shard that has it).
     pub fn read(&self, zero: &mut u64, mut each: impl FnMut(Bucket, u64)) {
+        let mut threshold = 0.0;
         for shard in self.cells.shards() {
-            read_shard(shard, zero, &mut each);
+            let _ = read_shard(shard, zero, &mut threshold, &mut each);
         }
+    }
+
+    /// Calls `each` with every bucket the generation has (on any shard), including
+    /// those a widened zero bucket took in.
+    pub fn present(&self, mut each: impl FnMut(Bucket)) {
+        for slot in self.present.shard(0).chunks_exact(2) {
+            let tag = slot[0].load(Ordering::Relaxed);
+            if tag != 0 {
+                each(Bucket::from_tag(tag));
+            }
+        }
+    }
+
+    /// Records the zero bucket's new width in every shard written so far (for readers
+    /// in other processes; this process keeps it in the histogram).
+    pub fn set_zero_threshold(&self, threshold: f64) {
+        for shard in self.cells.shards() {
+            shard[1].store(threshold.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// Records that the generation became the current one, as switch number `switch`
+    /// (placing shard 0 now if no thread wrote it yet).
+    pub fn mark_current(&self, switch: u64) {
+        self.cells.shard(0)[2].store(switch, Ordering::Relaxed);
+    }
+
+    /// Stops counting `buckets` buckets toward the limit (a widened zero bucket took
+    /// them in; their slots stay, and no value maps to them again).
+    pub fn forget(&self, buckets: usize) {
+        self.populated.fetch_sub(buckets, Ordering::Relaxed);
     }
 
     /// Every shard written so far (see [`read_shard`]).

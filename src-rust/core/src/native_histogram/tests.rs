@@ -72,6 +72,100 @@ fn values_land_in_their_buckets_and_the_zero_bucket() {
 }
 
 #[test]
+fn the_bucket_limit_widens_the_zero_bucket_before_lowering_the_resolution() {
+    // Schema 0: bucket i is (2^(i-1), 2^i]. Three buckets allowed, the zero bucket may
+    // widen to 1.
+    let config = NativeConfig::new(2.0, 0.0, 3, 0.0)
+        .unwrap()
+        .with_max_zero_threshold(1.0)
+        .unwrap();
+    let h = NativeHistogram::new(config, 4);
+    for v in [0.2, 0.3, -0.6, 3.0] {
+        h.observe(v);
+    }
+    // 0.2 and 0.3 are bucket -2 (0.125, 0.25] and -1 (0.25, 0.5]; -0.6 is negative
+    // bucket 0 (0.5, 1]; 3.0 is bucket 2. Four buckets: the closest to zero, -2,
+    // goes into a zero bucket widened to 0.25.
+    let s = h.snapshot();
+    assert_eq!((s.schema, s.zero_threshold, s.zero_count), (0, 0.25, 1));
+    assert_eq!(s.positive, [(-1, 1), (2, 1)]);
+    assert_eq!(s.negative, [(0, 1)]);
+    // 0.1 now counts in the zero bucket; 5.0 (bucket 3) widens it again, to 0.5.
+    h.observe(0.1);
+    h.observe(5.0);
+    let s = h.snapshot();
+    assert_eq!((s.schema, s.zero_threshold, s.zero_count), (0, 0.5, 3));
+    assert_eq!(s.positive, [(2, 1), (3, 1)]);
+    // Widening to 1.0 takes in both sides' bucket 0; beyond that the resolution
+    // halves instead.
+    h.observe(0.7);
+    h.observe(9.0);
+    let s = h.snapshot();
+    assert_eq!((s.zero_threshold, s.zero_count), (1.0, 5));
+    assert!(s.negative.is_empty());
+    h.observe(20.0);
+    h.observe(50.0);
+    let s = h.snapshot();
+    assert_eq!(s.zero_threshold, 1.0, "no wider than the maximum");
+    assert!(s.schema < 0, "the resolution halved instead");
+    assert_eq!(s.count(), 10);
+}
+
+#[test]
+fn a_zero_bucket_that_keeps_widening_loses_no_count() {
+    // Every new bucket lies above all others, so each one widens the zero bucket: 3,000
+    // widenings (300 under Miri), far more than a table of the limit's size has room
+    // for.
+    let config = NativeConfig::new(1.1, DEFAULT_ZERO_THRESHOLD, 10, 0.0)
+        .unwrap()
+        .with_max_zero_threshold(f64::MAX)
+        .unwrap();
+    let h = NativeHistogram::new(config, 2);
+    let n: u64 = if cfg!(miri) { 300 } else { 3_000 };
+    for i in 0..n {
+        let v = 1.1f64.powi(i32::try_from(i).unwrap()) * 1e-100;
+        assert!(!h.observe(v), "never a reset");
+    }
+    let s = h.snapshot();
+    assert_eq!(s.schema, 3, "widened every time, never halved");
+    assert_eq!(s.count(), n);
+    assert_eq!(s.positive.len(), 10);
+    assert_eq!(s.zero_count, n - 10);
+}
+
+#[test]
+fn a_reset_narrows_a_widened_zero_bucket_again() {
+    let pause = 0.5;
+    let config = NativeConfig::new(2.0, 0.0, 1, pause)
+        .unwrap()
+        .with_max_zero_threshold(1.0)
+        .unwrap();
+    let h = NativeHistogram::new(config, 1);
+    h.observe(0.3);
+    assert!(
+        !h.observe(0.6),
+        "within the reset interval: widened, not reset"
+    );
+    assert_eq!(h.snapshot().zero_threshold, 0.5);
+    std::thread::sleep(std::time::Duration::from_secs_f64(pause * 1.2));
+    assert!(
+        h.observe(3.0),
+        "past the limit, with the reset interval passed"
+    );
+    let s = h.snapshot();
+    assert_eq!((s.zero_threshold, s.zero_count), (0.0, 0));
+    assert_eq!(
+        s.positive,
+        [(2, 1)],
+        "the observation that broke the limit is kept"
+    );
+    assert!(NativeConfig::new(2.0, 0.0, 1, 0.0)
+        .unwrap()
+        .with_max_zero_threshold(f64::NAN)
+        .is_err());
+}
+
+#[test]
 fn the_bucket_limit_lowers_the_resolution_and_keeps_every_count() {
     let h = native(1.005, 10, 0.0);
     assert_eq!(h.config().schema, 8);
