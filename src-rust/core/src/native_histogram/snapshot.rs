@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use super::schema::{coarsen, upper_bound};
+use super::schema::{bucket_index, coarsen, upper_bound};
 use super::table::{read_shard, Bucket};
 
 /// A self-consistent read of native buckets.
@@ -94,8 +94,18 @@ impl NativeSnapshot {
         // when it widened, before any later halving).
         let threshold = self.zero_threshold;
         let mut inside = 0;
+        // The highest index inside the zero bucket, per schema (the last one asked).
+        let mut last: Option<(i32, i32)> = None;
         self.raw.retain(|&(from, bucket, count)| {
-            let keep = upper_bound(bucket.index, from) > threshold;
+            let top = match last {
+                Some((schema, top)) if schema == from => top,
+                _ => {
+                    let top = top_index_inside(threshold, from);
+                    last = Some((from, top));
+                    top
+                }
+            };
+            let keep = bucket.index > top;
             if !keep {
                 inside += count;
             }
@@ -152,10 +162,24 @@ impl NativeSnapshot {
         let (schema, threshold) = (self.schema, self.zero_threshold);
         for side in [&mut self.positive, &mut self.negative] {
             // Sorted by index, so the buckets inside the zero bucket come first.
-            let inside =
-                side.partition_point(|&(index, _)| upper_bound(index, schema) <= threshold);
+            let top = top_index_inside(threshold, schema);
+            let inside = side.partition_point(|&(index, _)| index <= top);
             self.zero_count += side.drain(..inside).map(|(_, count)| count).sum::<u64>();
         }
+    }
+}
+
+/// The highest bucket index at `schema` whose bucket lies wholly inside a zero bucket
+/// of width `threshold` (`i32::MIN` when none does).
+fn top_index_inside(threshold: f64, schema: i32) -> i32 {
+    if threshold.is_nan() || threshold <= 0.0 {
+        return i32::MIN;
+    }
+    let index = bucket_index(threshold.min(f64::MAX), schema);
+    if upper_bound(index, schema) <= threshold {
+        index
+    } else {
+        index - 1
     }
 }
 
