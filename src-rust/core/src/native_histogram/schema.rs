@@ -328,8 +328,12 @@ mod tests {
             assert!(growth_factor(schema) <= factor || schema == MAX_SCHEMA);
             assert!(schema == MIN_SCHEMA || growth_factor(schema - 1) > factor);
         }
-        // On the growth factors themselves (Go: -floor(log2(log2(f))) of the same floats).
-        assert_eq!(pick_schema(std::f64::consts::SQRT_2), Some(1));
+        // On the growth factors themselves (Go: -floor(log2(log2(f))) of the same floats),
+        // which depend on how the logarithm rounds (not under Miri, whose logarithms err
+        // on purpose).
+        if !cfg!(miri) {
+            assert_eq!(pick_schema(std::f64::consts::SQRT_2), Some(1));
+        }
         assert_eq!(pick_schema(2.0), Some(0));
         assert_eq!(pick_schema(1.999_999), Some(1));
         assert_eq!(pick_schema(1.0), None);

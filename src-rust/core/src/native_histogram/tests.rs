@@ -123,7 +123,8 @@ fn a_zero_bucket_that_keeps_widening_loses_no_count() {
     let h = NativeHistogram::new(config, 2);
     let n: u64 = if cfg!(miri) { 300 } else { 3_000 };
     for i in 0..n {
-        let v = 1.1f64.powi(i32::try_from(i).unwrap()) * 1e-100;
+        // From 1e-30 (above the zero bucket) to 1e94.
+        let v = 1.1f64.powi(i32::try_from(i).unwrap()) * 1e-30;
         assert!(!h.observe(v), "never a reset");
     }
     let s = h.snapshot();
@@ -131,6 +132,7 @@ fn a_zero_bucket_that_keeps_widening_loses_no_count() {
     assert_eq!(s.count(), n);
     assert_eq!(s.positive.len(), 10);
     assert_eq!(s.zero_count, n - 10);
+    assert!(s.zero_threshold > 1.1f64.powi(i32::try_from(n).unwrap() - 12) * 1e-30);
 }
 
 #[test]
