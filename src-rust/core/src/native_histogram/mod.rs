@@ -123,7 +123,8 @@ impl NativeConfig {
     pub fn with_max_zero_threshold(self, max_zero_threshold: f64) -> Result<Self, MetricError> {
         if max_zero_threshold.is_nan() || max_zero_threshold < 0.0 {
             return Err(MetricError::InvalidBuckets(format!(
-                "native_histogram_max_zero_threshold must be a number of 0 or more, got                  {max_zero_threshold}"
+                "native_histogram_max_zero_threshold must be a number of 0 or more, got \
+                 {max_zero_threshold}"
             )));
         }
         Ok(NativeConfig {
@@ -582,12 +583,13 @@ impl NativeHistogram {
             return true;
         };
         let target = self.generation(index);
+        state.switches += 1;
+        target.mark_current(state.switches);
+        // After marking, so that the shard marking placed carries the width too.
         target.set_zero_threshold(threshold);
         for bucket in carried {
             target.mark_present(bucket);
         }
-        state.switches += 1;
-        target.mark_current(state.switches);
         self.current.store(index, Ordering::Release);
         false
     }
