@@ -2,7 +2,8 @@
 protobuf: ``histogram_count``, ``histogram_sum`` and ``histogram_quantile`` over the native
 series agree with numpy on the same observations, within the schema's relative error. A
 histogram with classic buckets too serves the classic series to a text scrape of the same
-registry (the second job below) and the native series to the protobuf one.
+registry (the second job below) and the native series to the protobuf one. Native buckets
+merged over processes in multi-process mode agree with numpy in the same way.
 
 Prometheus scrapes two targets: the vumeter server, which negotiates protobuf with it, and
 a text-only endpoint of the same registry. (Prometheus before 2.45 has no setting to keep
@@ -24,8 +25,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.multiprocess.processes import run_script
 from tests.support.prometheus import running_prometheus
 from vumeter import CollectorRegistry, Histogram, generate_latest
+from vumeter.multiprocess import MultiProcessCollector
 
 from .conftest import StartServer
 
@@ -167,3 +170,40 @@ def test_a_classic_and_native_histogram_serves_both_families(
     exact = float(np.median(observations))
     # The native estimate is the closer one: its buckets are far narrower.
     assert abs(native_median - exact) < abs(classic_median - exact)
+
+
+def test_native_buckets_merged_over_processes_agree_with_numpy(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """Three worker processes in multi-process mode observe a third each; the server's
+    MultiProcessCollector merges their native buckets, and Prometheus's count, sum and
+    quantiles over the merged native series agree with numpy on all the values."""
+    values = np.random.default_rng(7).lognormal(mean=-2.0, sigma=1.2, size=6_000)
+    directory = tmp_path / "multiproc"
+    directory.mkdir()
+    for part in np.array_split(values, 3):
+        run_script(
+            f"""
+            import vumeter
+            h = vumeter.Histogram(
+                "mp_job_seconds", "Processing time", registry=None,
+                native_histogram_bucket_factor=1.1,
+            )
+            h.observe_many({[float(v) for v in part]!r})
+            """,
+            directory,
+        )
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)
+    handle = start_server(registry=registry)
+    target = urllib.parse.urlsplit(handle.url).netloc
+    config = _CONFIG.split("  - job_name: classic")[0].format(native=target)
+    with running_prometheus(tmp_path, config, "--enable-feature=native-histograms") as base:
+        series = 'mp_job_seconds{job="native"}'
+        assert scalar(base, f"histogram_count({series})", tmp_path) == len(values)
+        total = scalar(base, f"histogram_sum({series})", tmp_path)
+        assert total == pytest.approx(values.sum(), rel=1e-9)
+        for q in (0.5, 0.99):
+            estimate = scalar(base, f"histogram_quantile({q}, {series})", tmp_path)
+            exact = float(np.quantile(values, q))
+            assert abs(estimate - exact) / exact < SCHEMA_3_ERROR, (q, estimate, exact)
