@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 import vumeter
-from tests.support.metrics_proto import METRIC_TYPES, by_name, decode_delimited
+from tests.support.metrics_proto import METRIC_TYPES, absolute_buckets, by_name, decode_delimited
 from vumeter import Counter, Gauge, Histogram
 
 PROMETHEUS_ACCEPT = (
@@ -29,22 +29,6 @@ def seconds(timestamp: Any) -> float:
 
 def labels_of(message: Any) -> dict[str, str]:
     return {pair.name: pair.value for pair in message.label}
-
-
-def native_buckets(spans: Any, deltas: Any) -> dict[int, int]:
-    """Index -> count, from spans and deltas as the protobuf comments define them."""
-    out: dict[int, int] = {}
-    index, count, position = 0, 0, 0
-    for n, span in enumerate(spans):
-        index = span.offset if n == 0 else index + span.offset
-        for _ in range(span.length):
-            count += deltas[position]
-            position += 1
-            if count:
-                out[index] = count
-            index += 1
-    assert position == len(deltas)
-    return out
 
 
 def test_counters_gauges_and_classic_histograms(registry: CollectorRegistry) -> None:
@@ -102,8 +86,8 @@ def test_native_buckets_decode_to_what_was_observed(registry: CollectorRegistry)
     assert native is not None
     schema, threshold, zero, positive, negative = native
     assert (hist.schema, hist.zero_threshold, hist.zero_count) == (schema, threshold, zero)
-    assert native_buckets(hist.positive_span, hist.positive_delta) == dict(positive)
-    assert native_buckets(hist.negative_span, hist.negative_delta) == dict(negative)
+    assert absolute_buckets(hist.positive_span, hist.positive_delta) == dict(positive)
+    assert absolute_buckets(hist.negative_span, hist.negative_delta) == dict(negative)
     # Independently of vumeter's own reading: numpy's logarithms at schema 3.
     positives = values[values > 0]
     indices, counts = np.unique(np.ceil(np.log2(positives) * 8).astype(int), return_counts=True)
@@ -138,7 +122,7 @@ def test_classic_and_native_together_with_exemplars(registry: CollectorRegistry)
     h.observe(3.0, exemplar={"trace_id": "t1"})
     hist = by_name(vumeter.generate_protobuf(registry))["both"].metric[0].histogram
     assert [(b.upper_bound, b.cumulative_count) for b in hist.bucket] == [(1.0, 1), (10.0, 2)]
-    assert native_buckets(hist.positive_span, hist.positive_delta) == {-1: 1, 2: 1}
+    assert absolute_buckets(hist.positive_span, hist.positive_delta) == {-1: 1, 2: 1}
     (exemplar,) = hist.exemplars
     assert (labels_of(exemplar), exemplar.value) == ({"trace_id": "t1"}, 3.0)
     assert exemplar.HasField("timestamp"), "native exemplars must carry a timestamp"
