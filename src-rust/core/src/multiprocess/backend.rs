@@ -68,6 +68,8 @@ pub enum Part {
 pub(crate) type Slots = [AtomicPtr<AtomicU64>];
 
 /// A registered child's shard pointers.
+// Under Miri no fork handler is installed (it cannot fork), so nothing reads these.
+#[cfg_attr(miri, allow(dead_code))]
 struct SlotsPtr(*const AtomicPtr<AtomicU64>, usize);
 // SAFETY: the slots are atomics, valid from `register` until `deregister` (the child's
 // drop), and only reached under the backend's lock.
@@ -342,6 +344,7 @@ impl Backend {
 /// Called in a forked child (from the fork gate's child handler), where the forking
 /// thread is the only thread: the child stops using its parent's file and clears
 /// every placed shard, so its next writes place cells in a file of its own.
+#[cfg_attr(miri, allow(dead_code))] // the fork handler is not installed under Miri
 pub(crate) fn after_fork_in_child() {
     let Some(backend) = BACKEND.get() else {
         return;
