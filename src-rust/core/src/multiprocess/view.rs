@@ -123,6 +123,8 @@ pub unsafe fn merge_file(
     // SAFETY: passed on from the caller.
     unsafe { read_records(base, len, |record| records.record(record))? };
     let mut malformed = records.malformed;
+    // Native buckets are read into one snapshot and copied out at their final size.
+    let mut scratch = NativeSnapshot::default();
     for id in &records.order {
         if records.retired.contains(id) {
             continue;
@@ -133,7 +135,8 @@ pub unsafe fn merge_file(
             continue;
         };
         // SAFETY: the cell pointers come from this mapping's records (see above).
-        let Some(value) = (unsafe { value_of(*kind, meta, &s.shards, &s.native) }) else {
+        let Some(value) = (unsafe { value_of(*kind, meta, &s.shards, &s.native, &mut scratch) })
+        else {
             malformed = true;
             continue;
         };
@@ -178,6 +181,7 @@ unsafe fn value_of(
     meta: &FamilyMeta,
     shards: &[(*const AtomicU64, usize)],
     native: &[(i32, *const AtomicU64, usize)],
+    scratch: &mut NativeSnapshot,
 ) -> Option<Value> {
     // SAFETY: the caller's promise.
     let mut cells = shards
@@ -218,7 +222,7 @@ unsafe fn value_of(
                     .collect(),
                 sum,
                 // SAFETY: the caller's promise.
-                native: unsafe { native_of(meta, native) }.ok()?,
+                native: unsafe { native_of(meta, native, scratch) }.ok()?,
             }
         }
         Kind::Summary => return None,
@@ -226,18 +230,19 @@ unsafe fn value_of(
 }
 
 /// A histogram's native buckets, merged over its generations (`None` for a histogram
-/// without them); an error for cells that are not laid out as generations.
+/// without them), read in `snapshot` (its memory reused from series to series) and
+/// copied out at their size; an error for cells that are not laid out as generations.
 ///
 /// # Safety
 /// Every `(schema, cells, count)` points at `count` mapped cells.
 unsafe fn native_of(
     meta: &FamilyMeta,
     shards: &[(i32, *const AtomicU64, usize)],
+    snapshot: &mut NativeSnapshot,
 ) -> Result<Option<Box<NativeSnapshot>>, &'static str> {
     let Some(config) = meta.native else {
         return Ok(None);
     };
-    let mut snapshot = NativeSnapshot::default();
     snapshot.start(f64::from_bits(config.zero_threshold));
     for &(schema, cells, count) in shards {
         // Three header cells, then (tag, count) pairs.
@@ -249,5 +254,5 @@ unsafe fn native_of(
         snapshot.add_shard(schema, shard);
     }
     snapshot.finish(config.schema);
-    Ok(Some(Box::new(snapshot)))
+    Ok(Some(Box::new(snapshot.clone())))
 }
