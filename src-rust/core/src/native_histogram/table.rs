@@ -15,7 +15,6 @@
 //! the sign and the index of a bucket and is never 0 (0 is an empty slot).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
 use std::sync::Arc;
 
 use crate::multiprocess::{Part, SeriesIdentity};
